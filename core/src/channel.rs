@@ -1,0 +1,156 @@
+//! The `Channel` trait: how a rendered message leaves rappel (SMS, WhatsApp, email, plugins).
+
+use async_trait::async_trait;
+use serde::Serialize;
+use std::time::Duration;
+
+/// What kind of address a channel sends to, and so which templates it uses
+/// (`templates/<locale>/<medium>/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Medium {
+    /// Text message to a phone number.
+    Sms,
+    /// WhatsApp message to a phone number.
+    Whatsapp,
+    /// Email to an address.
+    Email,
+}
+
+impl Medium {
+    /// The folder name of this medium's templates.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Whatsapp => "whatsapp",
+            Self::Email => "email",
+        }
+    }
+
+    /// Whether messages go to a phone number (true) or an email address.
+    pub fn uses_phone(self) -> bool {
+        !matches!(self, Self::Email)
+    }
+}
+
+/// One message ready to leave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// The ledger id of the reminder, absent for test messages.
+    pub reminder_id: Option<i64>,
+    /// The debtor, absent for test messages.
+    pub debtor_id: Option<String>,
+    /// The recipient: E.164 phone number or email address.
+    pub to: String,
+    /// The subject, for email.
+    pub subject: Option<String>,
+    /// The text body.
+    pub body: String,
+}
+
+/// What the channel knows after a successful hand-over.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Delivery {
+    /// The provider's id for the message (Twilio `SM…`, SMTP `Message-ID`).
+    pub provider_id: Option<String>,
+    /// The provider's status right after the hand-over (`queued`, `sent`, …).
+    pub provider_status: Option<String>,
+    /// Billable SMS segments, when the channel counts them.
+    pub segments: Option<u32>,
+}
+
+/// Whether a failed send may succeed if tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendErrorKind {
+    /// Try again later (rate limit, 5xx, connection refused).
+    Transient,
+    /// The address cannot receive messages (invalid or non-mobile number, unknown mailbox):
+    /// never retried; the address is marked invalid.
+    InvalidAddress,
+    /// The recipient opted out (STOP): never retried; the address is marked opted out.
+    OptedOut,
+    /// The provider refused this message for good: never retried.
+    Rejected,
+    /// The channel itself is unusable (bad credentials): stop using it for this check.
+    ChannelDown,
+    /// The request may have reached the provider (timeout after sending): never retried
+    /// blindly; recorded as `unknown`.
+    Ambiguous,
+}
+
+/// A failed send, saying whether retrying can help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    /// What kind of failure this is.
+    pub kind: SendErrorKind,
+    /// For the operator; never contains a secret.
+    pub message: String,
+    /// The provider's error code (`21211`), if any.
+    pub code: Option<String>,
+    /// How long the provider asked us to wait.
+    pub retry_after: Option<Duration>,
+    /// The underlying cause.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl SendError {
+    /// An error of `kind` with a message.
+    pub fn new(kind: SendErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            code: None,
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// A transient error.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(SendErrorKind::Transient, message)
+    }
+
+    /// Adds the provider's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Adds the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Whether trying again (after a wait) can help.
+    pub fn is_transient(&self) -> bool {
+        self.kind == SendErrorKind::Transient
+    }
+
+    /// Whether this message must never be tried again.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self.kind,
+            SendErrorKind::InvalidAddress | SendErrorKind::OptedOut | SendErrorKind::Rejected
+        )
+    }
+}
+
+/// A way to send messages. Implemented by the built-in channel crates and by the run-time
+/// plugin host.
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// The medium, which picks the templates and the kind of address.
+    fn medium(&self) -> Medium;
+
+    /// How many sends may be in flight at once on this channel.
+    fn max_in_flight(&self) -> usize {
+        1
+    }
+
+    /// Hands one message over. Must not retry by itself: the dispatcher decides.
+    async fn send(&self, message: &Message) -> Result<Delivery, SendError>;
+}

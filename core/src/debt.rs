@@ -1,0 +1,223 @@
+//! Debt items as sources produce them, and debtors as the planner sees them.
+
+use chrono::NaiveDate;
+use iso_currency::Currency;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An invoice or a hand-recorded debt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// An invoice (`invoice`).
+    Invoice,
+    /// A manual debt (`manual`).
+    Manual,
+}
+
+impl ItemKind {
+    /// Reads `invoice` or `manual` (also `facture`, `manuelle`), case-insensitive.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_lowercase().as_str() {
+            "invoice" | "facture" => Some(Self::Invoice),
+            "manual" | "manuelle" | "manuel" | "debt" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// One invoice or manual debt, as read from a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebtItem {
+    /// The source's client identifier.
+    pub debtor_id: String,
+    /// The client's name as it should appear in the message.
+    pub name: String,
+    /// The phone number as written in the source (normalised later).
+    pub phone: Option<String>,
+    /// The email address, if any.
+    pub email: Option<String>,
+    /// Invoice or manual debt.
+    pub kind: ItemKind,
+    /// The invoice number or debt reference.
+    pub reference: String,
+    /// The due date.
+    pub due_date: NaiveDate,
+    /// The amount owed in minor units.
+    pub amount_minor: i64,
+    /// The amount already paid on this item, in minor units.
+    pub paid_minor: i64,
+    /// The item's currency.
+    pub currency: Currency,
+    /// Where the item came from (`debts.csv line 14`), for messages about it.
+    pub origin: String,
+}
+
+impl DebtItem {
+    /// What is still owed on this item (never below zero).
+    pub fn remaining_minor(&self) -> i64 {
+        (self.amount_minor - self.paid_minor).max(0)
+    }
+
+    /// Whether the item counts as overdue on `today`: due date + grace before today and
+    /// something left to pay.
+    pub fn is_overdue(&self, today: NaiveDate, grace_days: u32) -> bool {
+        let limit = self.due_date + chrono::Days::new(u64::from(grace_days));
+        limit < today && self.remaining_minor() > 0
+    }
+
+    /// Whole days since the due date on `today` (0 when not yet due).
+    pub fn days_overdue(&self, today: NaiveDate) -> i64 {
+        (today - self.due_date).num_days().max(0)
+    }
+}
+
+/// A client and all of their items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Debtor {
+    /// The source's client identifier.
+    pub id: String,
+    /// The name used in messages.
+    pub name: String,
+    /// The phone number as written in the source.
+    pub phone: Option<String>,
+    /// The email address.
+    pub email: Option<String>,
+    /// The currency of all the debtor's items.
+    pub currency: Currency,
+    /// Every item of the debtor, in source order.
+    pub items: Vec<DebtItem>,
+}
+
+impl Debtor {
+    /// The items overdue on `today`.
+    pub fn overdue_items(&self, today: NaiveDate, grace_days: u32) -> impl Iterator<Item = &DebtItem> {
+        self.items.iter().filter(move |i| i.is_overdue(today, grace_days))
+    }
+
+    /// The sum still owed on overdue items.
+    pub fn overdue_minor(&self, today: NaiveDate, grace_days: u32) -> i64 {
+        self.overdue_items(today, grace_days)
+            .map(DebtItem::remaining_minor)
+            .sum()
+    }
+
+    /// The sum still owed on all items, due or not.
+    pub fn balance_minor(&self) -> i64 {
+        self.items.iter().map(DebtItem::remaining_minor).sum()
+    }
+}
+
+/// An item that could not join its debtor (e.g. a second currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupingError {
+    /// Where the item came from.
+    pub origin: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// Groups items per debtor, in order of the debtor's first item. The first non-empty name,
+/// phone and email win. An item in another currency than the debtor's first item is refused:
+/// one message cannot add up two currencies.
+pub fn group_by_debtor(items: Vec<DebtItem>) -> (Vec<Debtor>, Vec<GroupingError>) {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, Debtor> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for item in items {
+        match by_id.get_mut(&item.debtor_id) {
+            Some(debtor) => {
+                if item.currency != debtor.currency {
+                    errors.push(GroupingError {
+                        origin: item.origin.clone(),
+                        debtor_id: item.debtor_id.clone(),
+                        reason: format!(
+                            "currency {} differs from the client's other items in {}",
+                            item.currency.code(),
+                            debtor.currency.code()
+                        ),
+                    });
+                    continue;
+                }
+                fill(&mut debtor.phone, &item.phone);
+                fill(&mut debtor.email, &item.email);
+                if debtor.name.is_empty() {
+                    debtor.name.clone_from(&item.name);
+                }
+                debtor.items.push(item);
+            }
+            None => {
+                order.push(item.debtor_id.clone());
+                by_id.insert(
+                    item.debtor_id.clone(),
+                    Debtor {
+                        id: item.debtor_id.clone(),
+                        name: item.name.clone(),
+                        phone: item.phone.clone(),
+                        email: item.email.clone(),
+                        currency: item.currency,
+                        items: vec![item],
+                    },
+                );
+            }
+        }
+    }
+    let debtors = order.into_iter().filter_map(|id| by_id.remove(&id)).collect();
+    (debtors, errors)
+}
+
+fn fill(slot: &mut Option<String>, value: &Option<String>) {
+    if slot.as_deref().is_none_or(str::is_empty) && value.as_deref().is_some_and(|v| !v.is_empty()) {
+        slot.clone_from(value);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn item(debtor: &str, reference: &str, due: &str, amount: i64, paid: i64) -> DebtItem {
+        DebtItem {
+            debtor_id: debtor.into(),
+            name: format!("Client {debtor}"),
+            phone: Some("771234567".into()),
+            email: None,
+            kind: ItemKind::Invoice,
+            reference: reference.into(),
+            due_date: due.parse().unwrap(),
+            amount_minor: amount,
+            paid_minor: paid,
+            currency: Currency::XOF,
+            origin: format!("test {reference}"),
+        }
+    }
+
+    #[test]
+    fn overdue_needs_due_date_plus_grace_before_today_and_a_balance() {
+        let today: NaiveDate = "2025-11-21".parse().unwrap();
+        assert!(item("1", "A", "2025-11-20", 100, 0).is_overdue(today, 0));
+        assert!(!item("1", "A", "2025-11-21", 100, 0).is_overdue(today, 0));
+        assert!(!item("1", "A", "2025-11-20", 100, 0).is_overdue(today, 1));
+        assert!(!item("1", "A", "2025-11-20", 100, 100).is_overdue(today, 0));
+        assert!(!item("1", "A", "2025-11-20", 100, 150).is_overdue(today, 0));
+    }
+
+    #[test]
+    fn groups_in_first_seen_order_and_refuses_a_second_currency() {
+        let mut eur = item("1", "C", "2025-01-01", 5, 0);
+        eur.currency = Currency::EUR;
+        let (debtors, errors) = group_by_debtor(vec![
+            item("2", "A", "2025-01-01", 5, 0),
+            item("1", "B", "2025-01-01", 7, 2),
+            item("2", "D", "2025-01-01", 1, 0),
+            eur,
+        ]);
+        assert_eq!(debtors.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["2", "1"]);
+        assert_eq!(debtors[0].items.len(), 2);
+        assert_eq!(debtors[1].balance_minor(), 5);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].reason.contains("EUR"));
+    }
+}

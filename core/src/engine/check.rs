@@ -1,0 +1,204 @@
+//! One check: read, decide, render, and (for `tick`) send and record.
+
+use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
+use super::{Engine, Evaluation, dispatch};
+use crate::debt::group_by_debtor;
+use crate::ledger::{Ledger, LedgerError};
+use crate::render::{ReminderData, RenderError};
+use crate::rules::{Decision, SkipReason};
+use crate::source::{RejectedRow, SourceError};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+
+/// What a check does with due reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Send and record (`tick`, `run`).
+    Send,
+    /// Render and report, send and record nothing (`DEBT_REMINDER_DRY_RUN=true`).
+    DryRun,
+    /// Like a dry run, reported as `preview` (`preview`).
+    Preview,
+}
+
+/// Why a check stopped. Nothing is recorded half-way: each reminder is committed on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The source cannot be read.
+    #[error("source {source_name}: {error}")]
+    Source {
+        /// The source's description.
+        source_name: String,
+        /// The error.
+        #[source]
+        error: SourceError,
+    },
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A template failed on a debtor's data.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl Engine {
+    /// Runs one check at `now`. Each message is passed to `on_message` as soon as its
+    /// outcome is known (in plan order). `ledger` is required for [`Mode::Send`]; the other
+    /// modes read it when given and never write.
+    pub async fn check(
+        &self,
+        now: DateTime<Utc>,
+        mode: Mode,
+        ledger: Option<&Ledger>,
+        on_message: &mut (dyn FnMut(&MessageReport) + Send),
+    ) -> Result<CheckSummary, CheckError> {
+        let span = tracing::info_span!("tick", at = %now, ?mode);
+        let _enter = span.enter();
+        let at = self.instant(now);
+        let batch = self.source.load().await.map_err(|error| CheckError::Source {
+            source_name: self.source.describe(),
+            error,
+        })?;
+        let (debtors, grouping) = group_by_debtor(batch.items);
+        let mut rejected = batch.rejected;
+        rejected.extend(grouping.into_iter().map(|g| RejectedRow {
+            origin: g.origin,
+            debtor_id: Some(g.debtor_id),
+            reason: g.reason,
+        }));
+        for row in &rejected {
+            tracing::warn!(row = %row.origin, reason = %row.reason, "row skipped");
+        }
+        let with_bad_rows: HashSet<&str> = rejected.iter().filter_map(|r| r.debtor_id.as_deref()).collect();
+
+        let (histories, flags) = match ledger {
+            Some(l) => (l.histories().await?, l.contact_flags().await?),
+            None => Default::default(),
+        };
+        let mut summary = CheckSummary {
+            at: now,
+            clients: debtors.len(),
+            rejected: rejected.iter().map(RejectedRowReport::from).collect(),
+            dry_run: mode != Mode::Send,
+            ..CheckSummary::default()
+        };
+
+        let mut due: Vec<(MessageReport, bool)> = Vec::new();
+        for debtor in &debtors {
+            let eval = self.evaluate(debtor, histories.get(&debtor.id), &flags, at);
+            if eval.overdue_minor > 0 {
+                summary.clients_overdue += 1;
+            }
+            match eval.decision {
+                Decision::Skip { reason, close_cycle } => {
+                    if let (Some(number), Mode::Send, Some(l)) = (close_cycle, mode, ledger)
+                        && !with_bad_rows.contains(debtor.id.as_str())
+                    {
+                        l.close_cycle(&debtor.id, number, now).await?;
+                        summary.cycles_closed += 1;
+                        tracing::info!(debtor = %debtor.id, cycle = number, "balance paid, cycle closed");
+                    }
+                    if reason != SkipReason::NotOverdue {
+                        *summary.skipped.entry(reason).or_default() += 1;
+                    }
+                }
+                Decision::Send { .. } if with_bad_rows.contains(debtor.id.as_str()) => {
+                    *summary.skipped.entry(SkipReason::BadRows).or_default() += 1;
+                    tracing::warn!(debtor = %debtor.id, "not reminded: some of its rows could not be read");
+                }
+                Decision::Send {
+                    cycle,
+                    seq,
+                    opens_cycle,
+                } => {
+                    due.push((self.plan_message(&eval, cycle, seq, at.today, mode)?, opens_cycle));
+                }
+            }
+        }
+        summary.due = due.len();
+
+        if mode != Mode::Send {
+            for (report, _) in &due {
+                on_message(report);
+            }
+            return Ok(summary);
+        }
+        let ledger = ledger.expect("Mode::Send needs a ledger");
+        let channel_down = AtomicBool::new(false);
+        let channel = self.channel.as_ref();
+        let mut sends = futures::stream::iter(due)
+            .map(|(report, opens)| dispatch::send_one(report, channel, ledger, opens, &channel_down, now))
+            .buffered(channel.max_in_flight().max(1));
+        while let Some(result) = sends.next().await {
+            let report = result?;
+            match report.status {
+                "sent" => summary.sent += 1,
+                "unknown" => summary.unknown += 1,
+                "failed" => summary.failed += 1,
+                _ => {}
+            }
+            on_message(&report);
+        }
+        drop(sends);
+        let skipped = summary.skipped_total() as u64;
+        ledger
+            .record_check(
+                now,
+                [
+                    summary.due as u64,
+                    summary.sent as u64,
+                    summary.failed as u64,
+                    skipped,
+                    summary.rejected.len() as u64,
+                ],
+            )
+            .await?;
+        tracing::info!(
+            sent = summary.sent,
+            failed = summary.failed,
+            skipped,
+            rejected = summary.rejected.len(),
+            "check done"
+        );
+        Ok(summary)
+    }
+
+    fn plan_message(
+        &self,
+        eval: &Evaluation<'_>,
+        cycle: u32,
+        seq: u32,
+        today: chrono::NaiveDate,
+        mode: Mode,
+    ) -> Result<MessageReport, RenderError> {
+        let debtor = eval.debtor;
+        let data = ReminderData::new(debtor, &eval.overdue, today, seq, self.renderer.locale());
+        let rendered = self.renderer.render_reminder(self.channel.medium(), &data)?;
+        Ok(MessageReport {
+            debtor_id: debtor.id.clone(),
+            name: debtor.name.clone(),
+            channel: self.channel_name.clone(),
+            to: eval.address.clone().unwrap_or_default(),
+            body: rendered.body,
+            subject: rendered.subject,
+            template: rendered.template,
+            items: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
+            total_minor: eval.overdue_minor,
+            currency: debtor.currency.code().to_string(),
+            status: match mode {
+                Mode::Preview => "preview",
+                Mode::DryRun => "dry-run",
+                Mode::Send => "pending",
+            },
+            cycle,
+            reminder: seq,
+            reminder_id: None,
+            error: None,
+            error_code: None,
+            provider_id: None,
+            segments: None,
+        })
+    }
+}

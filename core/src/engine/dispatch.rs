@@ -1,0 +1,121 @@
+//! Sending one due reminder: claim it in the ledger (pending, committed), hand it to the
+//! channel with retries for transient errors only, then record how it ended.
+
+use super::report::MessageReport;
+use crate::channel::{Channel, Message, SendError, SendErrorKind};
+use crate::ledger::{ContactState, Ledger, LedgerError, NewReminder};
+use crate::mask;
+use backon::{ExponentialBuilder, Retryable};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Transient failures are tried this many more times within one check.
+const RETRIES: usize = 2;
+/// The longest wait between two tries, whatever the provider asks.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Sends `report`'s message and fills in its status. Ledger errors end the check.
+pub(super) async fn send_one(
+    mut report: MessageReport,
+    channel: &dyn Channel,
+    ledger: &Ledger,
+    opens_cycle: bool,
+    channel_down: &AtomicBool,
+    now: DateTime<Utc>,
+) -> Result<MessageReport, LedgerError> {
+    if channel_down.load(Ordering::SeqCst) {
+        report.status = "skipped";
+        report.error = Some(format!("channel {} is down for this check", report.channel));
+        return Ok(report);
+    }
+    let hash = crate::render::body_hash(&report.body);
+    let claim = NewReminder {
+        debtor_id: &report.debtor_id,
+        cycle: report.cycle,
+        seq: report.reminder,
+        opens_cycle,
+        channel: &report.channel,
+        template: &report.template,
+        recipient: &report.to,
+        body_hash: &hash,
+        total_minor: report.total_minor,
+        currency: &report.currency,
+        items: report.items.len() as u32,
+    };
+    let Some(id) = ledger.claim(&claim, now).await? else {
+        report.status = "skipped";
+        report.error = Some("already recorded by another check".into());
+        return Ok(report);
+    };
+    report.reminder_id = Some(id);
+    let message = Message {
+        reminder_id: Some(id),
+        debtor_id: Some(report.debtor_id.clone()),
+        to: report.to.clone(),
+        subject: report.subject.clone(),
+        body: report.body.clone(),
+    };
+    let span = tracing::info_span!("send", debtor = %report.debtor_id, channel = %report.channel, reminder = id);
+    let _enter = span.enter();
+    match send_with_retries(channel, &message).await {
+        Ok(delivery) => {
+            ledger
+                .mark_sent(id, delivery.provider_id.as_deref(), delivery.segments, now)
+                .await?;
+            tracing::info!(to = %mask::address(&report.to), total = report.total_minor, "reminder sent");
+            report.status = "sent";
+            report.provider_id = delivery.provider_id;
+            report.segments = delivery.segments;
+        }
+        Err(e) => {
+            let (status, retryable) = match e.kind {
+                SendErrorKind::Ambiguous => ("unknown", false),
+                SendErrorKind::Transient | SendErrorKind::ChannelDown => ("failed", true),
+                _ => ("failed", false),
+            };
+            ledger
+                .mark_failed(id, status, &e.message, e.code.as_deref(), retryable, now)
+                .await?;
+            let flag = match e.kind {
+                SendErrorKind::InvalidAddress => Some(ContactState::Invalid),
+                SendErrorKind::OptedOut => Some(ContactState::OptedOut),
+                _ => None,
+            };
+            if let Some(state) = flag {
+                ledger
+                    .flag_contact(&report.to, state, Some(&report.debtor_id), &e.message, now)
+                    .await?;
+            }
+            if e.kind == SendErrorKind::ChannelDown {
+                channel_down.store(true, Ordering::SeqCst);
+                tracing::error!(error = %e, "channel unusable, no more sends on it in this check");
+            } else {
+                tracing::warn!(error = %e, to = %mask::address(&report.to), "reminder not sent");
+            }
+            report.status = status;
+            report.error = Some(e.message);
+            report.error_code = e.code;
+        }
+    }
+    Ok(report)
+}
+
+/// One send, tried again on transient errors with exponential backoff (honouring the
+/// provider's `Retry-After`), never on any other error.
+pub async fn send_with_retries(
+    channel: &dyn Channel,
+    message: &Message,
+) -> Result<crate::channel::Delivery, SendError> {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(MAX_WAIT)
+        .with_max_times(RETRIES)
+        .with_jitter();
+    (|| channel.send(message))
+        .retry(backoff)
+        .when(SendError::is_transient)
+        .adjust(|e: &SendError, wait| wait.map(|w| e.retry_after.unwrap_or(w).min(MAX_WAIT)))
+        .notify(|e: &SendError, wait| tracing::warn!(error = %e, ?wait, "transient failure, trying again"))
+        .await
+}

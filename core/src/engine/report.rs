@@ -1,0 +1,158 @@
+//! What a check reports: one record per message (the `--json` contract of `tick` and
+//! `preview`) and a summary.
+
+use crate::debt::{DebtItem, ItemKind};
+use crate::rules::SkipReason;
+use crate::source::RejectedRow;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One overdue item in a message report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemReport {
+    /// `invoice` or `manual`.
+    pub kind: ItemKind,
+    /// Reference.
+    pub reference: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Still owed, minor units.
+    pub remaining_minor: i64,
+}
+
+impl From<&DebtItem> for ItemReport {
+    fn from(i: &DebtItem) -> Self {
+        Self {
+            kind: i.kind,
+            reference: i.reference.clone(),
+            due_date: i.due_date.to_string(),
+            remaining_minor: i.remaining_minor(),
+        }
+    }
+}
+
+/// One message: planned, previewed, sent or failed. Field names are a contract: later
+/// versions may add fields, never rename them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageReport {
+    /// The client's id in the source.
+    pub debtor_id: String,
+    /// The client's name.
+    pub name: String,
+    /// The channel's name (`sms`).
+    pub channel: String,
+    /// The address.
+    pub to: String,
+    /// The body.
+    pub body: String,
+    /// The subject (email only, else null).
+    pub subject: Option<String>,
+    /// The template used.
+    pub template: String,
+    /// The overdue items listed.
+    pub items: Vec<ItemReport>,
+    /// Their total, minor units.
+    pub total_minor: i64,
+    /// ISO code.
+    pub currency: String,
+    /// `preview`, `dry-run`, `sent`, `failed`, `unknown` or `skipped` (already claimed).
+    pub status: &'static str,
+    /// The cycle.
+    pub cycle: u32,
+    /// The reminder's number in the cycle.
+    pub reminder: u32,
+    /// The ledger id (tick only).
+    pub reminder_id: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The provider's error code.
+    pub error_code: Option<String>,
+    /// The provider's message id.
+    pub provider_id: Option<String>,
+    /// SMS segments, when the channel counts them.
+    pub segments: Option<u32>,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckSummary {
+    /// The check's instant.
+    pub at: DateTime<Utc>,
+    /// Clients read from the source.
+    pub clients: usize,
+    /// Clients with an overdue balance.
+    pub clients_overdue: usize,
+    /// Reminders due (sent, previewed or failed).
+    pub due: usize,
+    /// Reminders handed over.
+    pub sent: usize,
+    /// Reminders that failed.
+    pub failed: usize,
+    /// Reminders whose outcome is unknown.
+    pub unknown: usize,
+    /// Clients with an overdue balance but no reminder now, by reason.
+    pub skipped: BTreeMap<SkipReason, usize>,
+    /// Cycles closed because the balance was paid.
+    pub cycles_closed: usize,
+    /// Rows the source could not read.
+    pub rejected: Vec<RejectedRowReport>,
+    /// Nothing sent or recorded (dry run or preview).
+    pub dry_run: bool,
+}
+
+/// A rejected row in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedRowReport {
+    /// Where.
+    pub origin: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl From<&RejectedRow> for RejectedRowReport {
+    fn from(r: &RejectedRow) -> Self {
+        Self {
+            origin: r.origin.clone(),
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+impl CheckSummary {
+    /// Skipped clients in all.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+impl std::fmt::Display for CheckSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} clients, {} with an overdue balance; ",
+            self.clients, self.clients_overdue
+        )?;
+        if self.dry_run {
+            write!(f, "{} reminders due (nothing sent or recorded)", self.due)?;
+        } else {
+            write!(f, "{} sent, {} failed", self.sent, self.failed)?;
+            if self.unknown > 0 {
+                write!(f, ", {} unknown", self.unknown)?;
+            }
+        }
+        let skipped: Vec<String> = self
+            .skipped
+            .iter()
+            .filter(|(r, _)| **r != SkipReason::NotOverdue)
+            .map(|(r, n)| format!("{n} {}", r.describe()))
+            .collect();
+        if !skipped.is_empty() {
+            write!(f, "; skipped: {}", skipped.join(", "))?;
+        }
+        if self.cycles_closed > 0 {
+            write!(f, "; {} paid up", self.cycles_closed)?;
+        }
+        write!(f, "; {} rows rejected", self.rejected.len())
+    }
+}

@@ -1,0 +1,558 @@
+//! The ledger: what was sent, to whom, in which cycle, and how it ended. SQLite through sqlx
+//! with runtime queries; every reminder is written as `pending` (and committed) before the
+//! provider is called, under a unique (debtor, cycle, seq) key.
+
+use crate::rules::{CycleHistory, History, Outcome};
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A ledger that cannot be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("ledger {path}: {what}")]
+pub struct LedgerError {
+    /// The ledger's location.
+    pub path: String,
+    /// What was being done.
+    pub what: &'static str,
+    /// The database error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Address flags that stop sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactState {
+    /// The recipient said STOP.
+    OptedOut,
+    /// A provider refused the address.
+    Invalid,
+}
+
+impl ContactState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::OptedOut => "opted_out",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// A reminder about to be sent.
+#[derive(Debug, Clone)]
+pub struct NewReminder<'a> {
+    /// The debtor.
+    pub debtor_id: &'a str,
+    /// The cycle.
+    pub cycle: u32,
+    /// Its number in the cycle.
+    pub seq: u32,
+    /// Whether it opens the cycle.
+    pub opens_cycle: bool,
+    /// The channel's name.
+    pub channel: &'a str,
+    /// The template's name.
+    pub template: &'a str,
+    /// The address it goes to.
+    pub recipient: &'a str,
+    /// SHA-256 of the body, hex.
+    pub body_hash: &'a str,
+    /// The overdue total it announces.
+    pub total_minor: i64,
+    /// Its currency.
+    pub currency: &'a str,
+    /// How many items it lists.
+    pub items: u32,
+}
+
+/// A stored reminder, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderRow {
+    /// Ledger id.
+    pub id: i64,
+    /// Debtor.
+    pub debtor_id: String,
+    /// Cycle.
+    pub cycle: u32,
+    /// Number in the cycle.
+    pub seq: u32,
+    /// Channel name.
+    pub channel: String,
+    /// Recipient address.
+    pub recipient: String,
+    /// Status.
+    pub status: String,
+    /// Error, if any.
+    pub error: Option<String>,
+    /// When it was attempted.
+    pub attempted_at: DateTime<Utc>,
+}
+
+/// The ledger.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pool: SqlitePool,
+    path: String,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_ts(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the SQLite ledger at `path` and brings its tables up to date.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, LedgerError> {
+        let shown = path.display().to_string();
+        let err = |what| {
+            let shown = shown.clone();
+            move |e: sqlx::Error| LedgerError {
+                path: shown,
+                what,
+                source: Box::new(e),
+            }
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| LedgerError {
+                path: shown.clone(),
+                what: "cannot create its folder",
+                source: Box::new(e),
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(PathBuf::from(path))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(err("cannot open"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| LedgerError {
+                path: shown.clone(),
+                what: "cannot apply migrations",
+                source: Box::new(e),
+            })?;
+        Ok(Self { pool, path: shown })
+    }
+
+    fn err(&self, what: &'static str) -> impl Fn(sqlx::Error) -> LedgerError + '_ {
+        move |e| LedgerError {
+            path: self.path.clone(),
+            what,
+            source: Box::new(e),
+        }
+    }
+
+    /// Every debtor's history: cycles, the open cycle's reminders. Debtors never reminded are
+    /// absent. Address flags are read separately ([`Ledger::contact_flags`]).
+    pub async fn histories(&self) -> Result<HashMap<String, History>, LedgerError> {
+        let mut out: HashMap<String, History> = HashMap::new();
+        let cycles = sqlx::query(
+            "SELECT debtor_id, MAX(number) AS last, \
+                    MAX(CASE WHEN closed_at IS NULL THEN number END) AS open \
+             FROM cycles GROUP BY debtor_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read cycles"))?;
+        for row in cycles {
+            let debtor: String = row.get("debtor_id");
+            let last: i64 = row.get("last");
+            let open: Option<i64> = row.get("open");
+            out.insert(
+                debtor,
+                History {
+                    last_cycle: last as u32,
+                    open_cycle: open.map(|n| CycleHistory {
+                        number: n as u32,
+                        ..CycleHistory::default()
+                    }),
+                    ..History::default()
+                },
+            );
+        }
+        let reminders = sqlx::query(
+            "SELECT r.debtor_id, r.seq, r.status, r.retryable, r.attempted_at \
+             FROM reminders r JOIN cycles c ON c.debtor_id = r.debtor_id AND c.number = r.cycle \
+             WHERE c.closed_at IS NULL ORDER BY r.debtor_id, r.seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        for row in reminders {
+            let debtor: String = row.get("debtor_id");
+            let Some(cycle) = out.get_mut(&debtor).and_then(|h| h.open_cycle.as_mut()) else {
+                continue;
+            };
+            let status: String = row.get("status");
+            let retryable: i64 = row.get("retryable");
+            let outcome = outcome(&status, retryable != 0);
+            if outcome == Outcome::Sent {
+                cycle.sent += 1;
+            }
+            cycle.last_seq = row.get::<i64, _>("seq") as u32;
+            cycle.last_outcome = Some(outcome);
+            if outcome != Outcome::FailedTransient {
+                cycle.last_sent_at = Some(from_ts(row.get("attempted_at")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Flagged addresses: opted out or invalid.
+    pub async fn contact_flags(&self) -> Result<HashMap<String, Vec<ContactState>>, LedgerError> {
+        let rows = sqlx::query("SELECT address, state FROM contacts")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err("cannot read contacts"))?;
+        let mut out: HashMap<String, Vec<ContactState>> = HashMap::new();
+        for row in rows {
+            let state = match row.get::<String, _>("state").as_str() {
+                "opted_out" => ContactState::OptedOut,
+                _ => ContactState::Invalid,
+            };
+            out.entry(row.get("address")).or_default().push(state);
+        }
+        Ok(out)
+    }
+
+    /// Writes a reminder as `pending` (opening its cycle if needed) and commits, before the
+    /// send. Returns its id, or `None` when the key is already taken: another check (in
+    /// this process or another) owns this reminder. A transient failure under the same key
+    /// is taken over again.
+    pub async fn claim(&self, r: &NewReminder<'_>, now: DateTime<Utc>) -> Result<Option<i64>, LedgerError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.err("cannot start a transaction"))?;
+        if r.opens_cycle {
+            sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(r.debtor_id)
+                .bind(i64::from(r.cycle))
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err("cannot open a cycle"))?;
+        }
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
+                 total_minor, currency, items, status, attempted_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+             ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
+                 status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
+                 attempts = reminders.attempts + 1, channel = excluded.channel, \
+                 recipient = excluded.recipient, body_hash = excluded.body_hash, \
+                 total_minor = excluded.total_minor, items = excluded.items, \
+                 attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
+             WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
+             RETURNING id",
+        )
+        .bind(r.debtor_id)
+        .bind(i64::from(r.cycle))
+        .bind(i64::from(r.seq))
+        .bind(r.channel)
+        .bind(r.template)
+        .bind(r.recipient)
+        .bind(r.body_hash)
+        .bind(r.total_minor)
+        .bind(r.currency)
+        .bind(i64::from(r.items))
+        .bind(ts(now))
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(self.err("cannot record a reminder"))?;
+        tx.commit().await.map_err(self.err("cannot commit a reminder"))?;
+        Ok(id)
+    }
+
+    /// Records a successful hand-over.
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        provider_id: Option<&str>,
+        segments: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET status = 'sent', provider_id = ?, segments = ?, sent_at = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(provider_id)
+        .bind(segments.map(i64::from))
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot mark a reminder sent"))?;
+        Ok(())
+    }
+
+    /// Records a failure; `retryable` failures are tried again by the next check.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        status: &str,
+        error: &str,
+        code: Option<&str>,
+        retryable: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET status = ?, error = ?, error_code = ?, retryable = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(code)
+        .bind(i64::from(retryable))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot mark a reminder failed"))?;
+        Ok(())
+    }
+
+    /// Closes a debtor's open cycle: its balance is paid.
+    pub async fn close_cycle(&self, debtor_id: &str, number: u32, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        sqlx::query("UPDATE cycles SET closed_at = ? WHERE debtor_id = ? AND number = ? AND closed_at IS NULL")
+            .bind(ts(now))
+            .bind(debtor_id)
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot close a cycle"))?;
+        Ok(())
+    }
+
+    /// Flags an address (opted out or invalid) for good.
+    pub async fn flag_contact(
+        &self,
+        address: &str,
+        state: ContactState,
+        debtor_id: Option<&str>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO contacts (address, state, debtor_id, reason, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (address, state) DO UPDATE SET reason = excluded.reason, updated_at = excluded.updated_at",
+        )
+        .bind(address)
+        .bind(state.as_str())
+        .bind(debtor_id)
+        .bind(reason)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot flag a contact"))?;
+        Ok(())
+    }
+
+    /// Forgets the reminder history of one debtor (`Some`) or of all (`None`). Opt-outs and
+    /// invalid addresses are kept: a reset must never message someone who said STOP.
+    /// Returns the number of reminders forgotten.
+    pub async fn reset(&self, debtor_id: Option<&str>) -> Result<u64, LedgerError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.err("cannot start a transaction"))?;
+        let removed = match debtor_id {
+            Some(id) => {
+                let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await;
+                sqlx::query("DELETE FROM cycles WHERE debtor_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("cannot reset"))?;
+                n
+            }
+            None => {
+                let n = sqlx::query("DELETE FROM reminders").execute(&mut *tx).await;
+                sqlx::query("DELETE FROM cycles")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("cannot reset"))?;
+                n
+            }
+        }
+        .map_err(self.err("cannot reset"))?
+        .rows_affected();
+        tx.commit().await.map_err(self.err("cannot commit the reset"))?;
+        Ok(removed)
+    }
+
+    /// Records one finished check.
+    pub async fn record_check(&self, at: DateTime<Utc>, counts: [u64; 5]) -> Result<(), LedgerError> {
+        let [due, sent, failed, skipped, rejected] = counts.map(|n| n as i64);
+        sqlx::query("INSERT INTO checks (at, debtors_due, sent, failed, skipped, rejected) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(ts(at))
+            .bind(due)
+            .bind(sent)
+            .bind(failed)
+            .bind(skipped)
+            .bind(rejected)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot record the check"))?;
+        Ok(())
+    }
+
+    /// The instant of the last recorded check.
+    pub async fn last_check(&self) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM checks")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.err("cannot read checks"))?;
+        Ok(at.map(from_ts))
+    }
+
+    /// Every reminder of one debtor (all cycles), oldest first.
+    pub async fn reminders_of(&self, debtor_id: &str) -> Result<Vec<ReminderRow>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT id, debtor_id, cycle, seq, channel, recipient, status, error, attempted_at \
+             FROM reminders WHERE debtor_id = ? ORDER BY cycle, seq",
+        )
+        .bind(debtor_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ReminderRow {
+                id: row.get("id"),
+                debtor_id: row.get("debtor_id"),
+                cycle: row.get::<i64, _>("cycle") as u32,
+                seq: row.get::<i64, _>("seq") as u32,
+                channel: row.get("channel"),
+                recipient: row.get("recipient"),
+                status: row.get("status"),
+                error: row.get("error"),
+                attempted_at: from_ts(row.get("attempted_at")),
+            })
+            .collect())
+    }
+
+    /// Closes the pool cleanly.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn outcome(status: &str, retryable: bool) -> Outcome {
+    match status {
+        "pending" | "unknown" => Outcome::Unknown,
+        "failed" if retryable => Outcome::FailedTransient,
+        "failed" => Outcome::FailedPermanent,
+        _ => Outcome::Sent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn reminder(cycle: u32, seq: u32) -> NewReminder<'static> {
+        NewReminder {
+            debtor_id: "C1",
+            cycle,
+            seq,
+            opens_cycle: seq == 1,
+            channel: "sms",
+            template: "fr/sms/reminder",
+            recipient: "+221771234567",
+            body_hash: "abc",
+            total_minor: 2500,
+            currency: "XOF",
+            items: 1,
+        }
+    }
+
+    async fn ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open_sqlite(&dir.path().join("sub/rappel.db")).await.unwrap();
+        (dir, ledger)
+    }
+
+    #[tokio::test]
+    async fn the_same_reminder_cannot_be_claimed_twice() {
+        let (_dir, l) = ledger().await;
+        let now = at("2025-11-26T12:00:00Z");
+        assert!(l.claim(&reminder(1, 1), now).await.unwrap().is_some());
+        assert_eq!(l.claim(&reminder(1, 1), now).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn history_follows_the_reminders() {
+        let (_dir, l) = ledger().await;
+        let t0 = at("2025-11-26T12:00:00Z");
+        let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+        let h = &l.histories().await.unwrap()["C1"];
+        assert_eq!(h.open_cycle.as_ref().unwrap().last_outcome, Some(Outcome::Unknown));
+        l.mark_sent(id, Some("SM1"), Some(2), t0).await.unwrap();
+        let h = &l.histories().await.unwrap()["C1"];
+        let c = h.open_cycle.as_ref().unwrap();
+        assert_eq!((h.last_cycle, c.number, c.sent, c.last_seq), (1, 1, 1, 1));
+        assert_eq!(c.last_sent_at, Some(t0));
+
+        let id = l.claim(&reminder(1, 2), t0).await.unwrap().unwrap();
+        l.mark_failed(id, "failed", "HTTP 503", None, true, t0).await.unwrap();
+        let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
+        assert_eq!(c.last_outcome, Some(Outcome::FailedTransient));
+        assert_eq!(c.last_sent_at, Some(t0));
+        // A transient failure is taken over again under the same key; a sent one is not.
+        assert_eq!(l.claim(&reminder(1, 2), t0).await.unwrap(), Some(id));
+        assert_eq!(l.claim(&reminder(1, 1), t0).await.unwrap(), None);
+
+        l.close_cycle("C1", 1, t0).await.unwrap();
+        let h = &l.histories().await.unwrap()["C1"];
+        assert_eq!((h.last_cycle, h.open_cycle.clone()), (1, None));
+    }
+
+    #[tokio::test]
+    async fn reset_forgets_reminders_but_not_opt_outs() {
+        let (_dir, l) = ledger().await;
+        let t0 = at("2025-11-26T12:00:00Z");
+        l.claim(&reminder(1, 1), t0).await.unwrap();
+        l.flag_contact("+221771234567", ContactState::OptedOut, Some("C1"), "STOP", t0)
+            .await
+            .unwrap();
+        assert_eq!(l.reset(Some("C1")).await.unwrap(), 1);
+        assert!(l.histories().await.unwrap().is_empty());
+        assert_eq!(
+            l.contact_flags().await.unwrap()["+221771234567"],
+            vec![ContactState::OptedOut]
+        );
+    }
+
+    #[tokio::test]
+    async fn checks_are_recorded() {
+        let (_dir, l) = ledger().await;
+        assert_eq!(l.last_check().await.unwrap(), None);
+        l.record_check(at("2025-11-26T12:00:00Z"), [1, 1, 0, 0, 0])
+            .await
+            .unwrap();
+        assert_eq!(l.last_check().await.unwrap(), Some(at("2025-11-26T12:00:00Z")));
+    }
+}

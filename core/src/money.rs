@@ -1,0 +1,241 @@
+//! Money as integer minor units plus an ISO 4217 currency: parsing what people type and
+//! formatting it the way a French or English reader expects. Never floats.
+
+use iso_currency::Currency;
+use std::fmt::Write as _;
+
+/// An amount of money: integer minor units of an ISO 4217 currency (XOF has none, so
+/// `2500` is 2 500 XOF; EUR has two, so `250` is 2,50 EUR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    /// The amount in the currency's minor units.
+    pub minor: i64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// An amount in minor units of `currency`.
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// The amount formatted for `locale` (`fr` or `en`), with the currency code after it.
+    pub fn format(&self, locale: &str) -> String {
+        format_minor(self.minor, self.currency, locale)
+    }
+}
+
+/// The number of decimal places of `currency` (0 for XOF, 2 for EUR and USD).
+pub fn exponent(currency: Currency) -> u32 {
+    currency.exponent().map(u32::from).unwrap_or(0)
+}
+
+/// Parses an ISO 4217 code such as `XOF` (case-insensitive, surrounding spaces ignored).
+pub fn parse_currency(code: &str) -> Option<Currency> {
+    Currency::from_code(&code.trim().to_ascii_uppercase())
+}
+
+/// Formats minor units for `locale`: `fr` groups thousands with an ASCII space and uses a
+/// decimal comma (`127 000 XOF`, `1 234,50 EUR`); any other locale groups with a comma and
+/// uses a decimal point (`127,000 XOF`). The space is ASCII on purpose: U+202F is not GSM-7
+/// and would turn an SMS into UCS-2.
+pub fn format_minor(minor: i64, currency: Currency, locale: &str) -> String {
+    let (group, decimal) = separators(locale);
+    let exp = exponent(currency);
+    let scale = 10_i64.pow(exp);
+    let abs = minor.unsigned_abs();
+    let whole = abs / scale as u64;
+    let frac = abs % scale as u64;
+
+    let digits = whole.to_string();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if minor < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(group);
+        }
+        out.push(c);
+    }
+    if exp > 0 {
+        out.push(decimal);
+        let _ = write!(out, "{frac:0width$}", width = exp as usize);
+    }
+    out.push(' ');
+    out.push_str(currency.code());
+    out
+}
+
+fn separators(locale: &str) -> (char, char) {
+    if locale.starts_with("fr") {
+        (' ', ',')
+    } else {
+        (',', '.')
+    }
+}
+
+/// Why an amount could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Nothing was written.
+    #[error("is empty")]
+    Empty,
+    /// Characters other than digits, spaces, `,` and `.`.
+    #[error("\"{0}\" is not a number")]
+    NotANumber(String),
+    /// More decimals than the currency has (e.g. `12,5` for XOF).
+    #[error("\"{text}\" has decimals but {currency} has {exponent} decimal places")]
+    TooPrecise {
+        /// What was written.
+        text: String,
+        /// The currency code.
+        currency: &'static str,
+        /// The currency's number of decimals.
+        exponent: u32,
+    },
+    /// Below zero.
+    #[error("\"{0}\" is negative")]
+    Negative(String),
+    /// Does not fit in 64 bits of minor units.
+    #[error("\"{0}\" is too large")]
+    TooLarge(String),
+}
+
+/// Reads an amount written by a person into minor units of `currency`.
+///
+/// Accepts thousands separators (space, no-break space, U+202F, `,`, `.`, `'`) and a decimal
+/// comma or point: `127 000`, `127,000`, `127.000`, `2500`, `12,50`, `1.234,56`, `1,234.56`.
+/// A separator followed by exactly three digits is a thousands separator; a final separator
+/// followed by one or two digits is the decimal mark, allowed only for currencies with minor
+/// units.
+pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, AmountError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    if trimmed.starts_with('-') {
+        return Err(AmountError::Negative(trimmed.to_string()));
+    }
+    let cleaned: String = trimmed
+        .trim_start_matches('+')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
+        .collect();
+    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.') {
+        return Err(AmountError::NotANumber(trimmed.to_string()));
+    }
+    let not_a_number = || AmountError::NotANumber(trimmed.to_string());
+
+    // Split off a decimal part: the last separator, if it is followed by 1 or 2 digits.
+    let (int_part, frac_part) = match cleaned.rfind([',', '.']) {
+        Some(pos) if (1..=2).contains(&(cleaned.len() - pos - 1)) => (&cleaned[..pos], &cleaned[pos + 1..]),
+        _ => (cleaned.as_str(), ""),
+    };
+    // Whatever separators remain must group exactly three digits.
+    let mut groups = int_part.split([',', '.']);
+    let first = groups.next().unwrap_or_default();
+    if first.is_empty() || first.len() > 3 && int_part.len() != first.len() {
+        return Err(not_a_number());
+    }
+    let mut whole = String::with_capacity(int_part.len());
+    whole.push_str(first);
+    for group in groups {
+        if group.len() != 3 {
+            return Err(not_a_number());
+        }
+        whole.push_str(group);
+    }
+
+    let exp = exponent(currency);
+    if frac_part.len() as u32 > exp {
+        return Err(AmountError::TooPrecise {
+            text: trimmed.to_string(),
+            currency: currency.code(),
+            exponent: exp,
+        });
+    }
+    let too_large = || AmountError::TooLarge(trimmed.to_string());
+    let whole: i64 = whole.parse().map_err(|_| too_large())?;
+    let mut frac: i64 = if frac_part.is_empty() {
+        0
+    } else {
+        frac_part.parse().map_err(|_| not_a_number())?
+    };
+    frac *= 10_i64.pow(exp - frac_part.len() as u32);
+    whole
+        .checked_mul(10_i64.pow(exp))
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(too_large)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XOF: Currency = Currency::XOF;
+    const EUR: Currency = Currency::EUR;
+
+    #[test]
+    fn formats_french_and_english() {
+        assert_eq!(format_minor(127_000, XOF, "fr"), "127 000 XOF");
+        assert_eq!(format_minor(2_500, XOF, "fr"), "2 500 XOF");
+        assert_eq!(format_minor(235_000, XOF, "en"), "235,000 XOF");
+        assert_eq!(format_minor(999, XOF, "fr"), "999 XOF");
+        assert_eq!(format_minor(1_000_000, XOF, "fr"), "1 000 000 XOF");
+        assert_eq!(format_minor(123_450, EUR, "fr"), "1 234,50 EUR");
+        assert_eq!(format_minor(123_405, EUR, "en"), "1,234.05 EUR");
+        assert_eq!(format_minor(-2_500, XOF, "fr"), "-2 500 XOF");
+    }
+
+    #[test]
+    fn french_format_uses_only_ascii_spaces() {
+        assert!(format_minor(1_234_567, XOF, "fr").is_ascii());
+    }
+
+    #[test]
+    fn parses_what_people_write() {
+        for (text, want) in [
+            ("127000", 127_000),
+            ("127 000", 127_000),
+            ("127\u{a0}000", 127_000),
+            ("127\u{202f}000", 127_000),
+            ("127,000", 127_000),
+            ("127.000", 127_000),
+            ("1 000 000", 1_000_000),
+            (" 2500 ", 2_500),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_amount(text, XOF), Ok(want), "{text}");
+        }
+        for (text, want) in [
+            ("12,50", 1_250),
+            ("12.5", 1_250),
+            ("1.234,56", 123_456),
+            ("1,234.56", 123_456),
+            ("1 234,56", 123_456),
+            ("7", 700),
+        ] {
+            assert_eq!(parse_amount(text, EUR), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_amount() {
+        assert_eq!(parse_amount("", XOF), Err(AmountError::Empty));
+        assert!(matches!(parse_amount("12,5OO", XOF), Err(AmountError::NotANumber(_))));
+        assert!(matches!(parse_amount("12,5", XOF), Err(AmountError::TooPrecise { .. })));
+        assert!(matches!(parse_amount("-5", XOF), Err(AmountError::Negative(_))));
+        assert!(matches!(parse_amount("1,23,4", XOF), Err(AmountError::NotANumber(_))));
+        assert!(matches!(parse_amount("1234,567", XOF), Err(AmountError::NotANumber(_))));
+        assert!(matches!(
+            parse_amount("99999999999999999999", XOF),
+            Err(AmountError::TooLarge(_))
+        ));
+        assert_eq!(
+            parse_amount("12,5OO", XOF).unwrap_err().to_string(),
+            "\"12,5OO\" is not a number"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Phone numbers: everything a person may write, normalised to E.164 (`+221771234567`).
+
+use phonenumber::country::Id;
+use phonenumber::metadata::DATABASE;
+use std::str::FromStr;
+
+/// Why a phone number was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    /// Nothing was written.
+    #[error("phone number is empty")]
+    Empty,
+    /// Not a phone number at all.
+    #[error("\"{0}\" is not a phone number")]
+    Unparseable(String),
+    /// Looks like a number, but no such number can exist.
+    #[error("\"{0}\" is not a valid phone number")]
+    Invalid(String),
+    /// A default country code that no country uses.
+    #[error("\"{0}\" is not a known country calling code (expected e.g. \"+221\")")]
+    UnknownCountryCode(String),
+}
+
+/// The region used to read local numbers, from a calling code such as `+221` (→ `SN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultRegion(Id);
+
+impl DefaultRegion {
+    /// The region of a calling code written `+221`, `221` or `00221`.
+    pub fn from_calling_code(code: &str) -> Result<Self, PhoneError> {
+        let unknown = || PhoneError::UnknownCountryCode(code.to_string());
+        let digits = code.trim().trim_start_matches('+').trim_start_matches("00");
+        let value: u16 = digits.parse().map_err(|_| unknown())?;
+        let regions = DATABASE.region(&value).ok_or_else(unknown)?;
+        // The first region listed for a code is its main one (e.g. US for +1).
+        let main = regions.first().ok_or_else(unknown)?;
+        Id::from_str(main).map(Self).map_err(|_| unknown())
+    }
+}
+
+/// Normalises `raw` to E.164, reading local numbers in `region`.
+///
+/// `77 123 45 67`, `771234567`, `+221 77 123 45 67` and `00221771234567` all give
+/// `+221771234567`. The number is validated, not only parsed.
+pub fn normalize_e164(raw: &str, region: DefaultRegion) -> Result<String, PhoneError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(PhoneError::Empty);
+    }
+    let number =
+        phonenumber::parse(Some(region.0), trimmed).map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
+    if !phonenumber::is_valid(&number) {
+        return Err(PhoneError::Invalid(trimmed.to_string()));
+    }
+    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sn() -> DefaultRegion {
+        DefaultRegion::from_calling_code("+221").unwrap()
+    }
+
+    #[test]
+    fn senegalese_numbers_in_every_usual_spelling() {
+        for raw in [
+            "77 123 45 67",
+            "771234567",
+            "+221 77 123 45 67",
+            "00221771234567",
+            " +221771234567 ",
+        ] {
+            assert_eq!(normalize_e164(raw, sn()).as_deref(), Ok("+221771234567"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn foreign_numbers_keep_their_country() {
+        assert_eq!(normalize_e164("+33 6 12 34 56 78", sn()).as_deref(), Ok("+33612345678"));
+    }
+
+    #[test]
+    fn invalid_and_garbage_are_refused() {
+        assert_eq!(normalize_e164("", sn()), Err(PhoneError::Empty));
+        assert!(matches!(
+            normalize_e164("12", sn()),
+            Err(PhoneError::Invalid(_) | PhoneError::Unparseable(_))
+        ));
+        assert!(matches!(normalize_e164("abc", sn()), Err(PhoneError::Unparseable(_))));
+        assert!(matches!(
+            normalize_e164("77 123", sn()),
+            Err(PhoneError::Invalid(_) | PhoneError::Unparseable(_))
+        ));
+    }
+
+    #[test]
+    fn calling_codes() {
+        assert!(DefaultRegion::from_calling_code("221").is_ok());
+        assert!(DefaultRegion::from_calling_code("00221").is_ok());
+        assert!(DefaultRegion::from_calling_code("+999").is_err());
+        assert!(DefaultRegion::from_calling_code("senegal").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Template helpers: `{{money minor currency}}`, `{{date due_date}}`, `{{plural n "one" "many"}}`.
+
+use crate::money::{format_minor, parse_currency};
+use chrono::NaiveDate;
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+};
+
+fn param<'a>(
+    h: &'a Helper<'_>,
+    i: usize,
+    helper: &'static str,
+    what: &str,
+) -> Result<&'a serde_json::Value, RenderError> {
+    h.param(i)
+        .map(|p| p.value())
+        .ok_or_else(|| RenderErrorReason::Other(format!("{{{{{helper}}}}} needs {what}")).into())
+}
+
+/// `{{money remaining_minor currency}}` → `2 500 XOF` (fr) / `2,500 XOF` (en).
+/// `locale="en"` in the hash overrides the renderer's locale.
+pub struct Money {
+    /// The renderer's locale.
+    pub locale: String,
+}
+
+impl HelperDef for Money {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let minor = param(h, 0, "money", "an amount in minor units")?
+            .as_i64()
+            .ok_or_else(|| {
+                RenderErrorReason::Other("{{money}}: the amount must be a whole number of minor units".into())
+            })?;
+        let code = param(h, 1, "money", "a currency code")?.as_str().unwrap_or_default();
+        let currency = parse_currency(code).ok_or_else(|| {
+            RenderErrorReason::Other(format!("{{{{money}}}}: \"{code}\" is not an ISO 4217 currency"))
+        })?;
+        let locale = h
+            .hash_get("locale")
+            .and_then(|v| v.value().as_str())
+            .unwrap_or(&self.locale);
+        out.write(&format_minor(minor, currency, locale))?;
+        Ok(())
+    }
+}
+
+/// `{{date due_date}}` → `2025-11-20`; `{{date due_date "%d/%m/%Y"}}` → `20/11/2025`.
+pub fn date(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let text = param(h, 0, "date", "a date")?.as_str().unwrap_or_default();
+    let date: NaiveDate = text
+        .parse()
+        .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{text}\" is not a YYYY-MM-DD date")))?;
+    let format = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("%Y-%m-%d");
+    let mut formatted = String::new();
+    std::fmt::write(&mut formatted, format_args!("{}", date.format(format)))
+        .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{format}\" is not a date format")))?;
+    out.write(&formatted)?;
+    Ok(())
+}
+
+/// `{{plural n "facture" "factures"}}`: the first word for 0 and 1 in French (and for 1 in
+/// other locales), the second otherwise.
+pub struct Plural {
+    /// The renderer's locale.
+    pub locale: String,
+}
+
+impl HelperDef for Plural {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let n = param(h, 0, "plural", "a count")?.as_f64().unwrap_or(0.0);
+        let one = param(h, 1, "plural", "the singular")?.as_str().unwrap_or_default();
+        let many = param(h, 2, "plural", "the plural")?.as_str().unwrap_or_default();
+        let singular = if self.locale.starts_with("fr") {
+            n.abs() < 2.0
+        } else {
+            n == 1.0
+        };
+        out.write(if singular { one } else { many })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,419 @@
+//! Messages from Handlebars templates: registered once at start-up, strict mode, no HTML
+//! escaping (SMS, WhatsApp and text email are plain text). Debtor values are data, never
+//! template source, so a `{{` in a name stays text.
+
+mod builtin;
+mod helpers;
+
+use crate::channel::Medium;
+use crate::debt::{DebtItem, Debtor, ItemKind};
+use chrono::NaiveDate;
+use handlebars::Handlebars;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A template that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The templates folder cannot be read.
+    #[error("templates folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template does not compile.
+    #[error("template {name}: {source}")]
+    Syntax {
+        /// The template's file or built-in name.
+        name: String,
+        /// The parse error, with line and column.
+        #[source]
+        source: Box<handlebars::TemplateError>,
+    },
+    /// No template for a locale and medium.
+    #[error("no template \"{0}\" (looked in the built-in templates and [templates] dir)")]
+    Missing(String),
+}
+
+/// A template that fails on this data (strict mode: a missing variable).
+#[derive(Debug, thiserror::Error)]
+#[error("template {name}: {source}")]
+pub struct RenderError {
+    /// The template.
+    pub name: String,
+    /// What went wrong.
+    #[source]
+    pub source: Box<handlebars::RenderError>,
+}
+
+/// One item as templates see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemData {
+    /// `invoice` or `manual`.
+    pub kind: ItemKind,
+    /// Invoice number or debt reference.
+    pub reference: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Amount in minor units.
+    pub amount_minor: i64,
+    /// Paid so far, minor units.
+    pub paid_minor: i64,
+    /// Still owed, minor units.
+    pub remaining_minor: i64,
+    /// ISO code.
+    pub currency: String,
+    /// Days since the due date.
+    pub days_overdue: i64,
+}
+
+/// Everything a reminder template can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReminderData {
+    /// The client's name.
+    pub name: String,
+    /// The client's id in the source.
+    pub debtor_id: String,
+    /// Overdue total, minor units.
+    pub total_minor: i64,
+    /// ISO code of the total.
+    pub currency: String,
+    /// Overdue invoices.
+    pub invoices: Vec<ItemData>,
+    /// Overdue manual debts.
+    pub manual_debts: Vec<ItemData>,
+    /// All overdue items.
+    pub items: Vec<ItemData>,
+    /// `items.len()`.
+    pub item_count: usize,
+    /// Days overdue of the oldest item.
+    pub max_days_overdue: i64,
+    /// The reminder's number in its cycle (1 for the first).
+    pub reminder_number: u32,
+    /// The locale.
+    pub locale: String,
+}
+
+impl ReminderData {
+    /// The data for `debtor`'s overdue items on `today`.
+    pub fn new(debtor: &Debtor, overdue: &[&DebtItem], today: NaiveDate, reminder_number: u32, locale: &str) -> Self {
+        let items: Vec<ItemData> = overdue
+            .iter()
+            .map(|i| ItemData {
+                kind: i.kind,
+                reference: i.reference.clone(),
+                due_date: i.due_date.format("%Y-%m-%d").to_string(),
+                amount_minor: i.amount_minor,
+                paid_minor: i.paid_minor,
+                remaining_minor: i.remaining_minor(),
+                currency: i.currency.code().to_string(),
+                days_overdue: i.days_overdue(today),
+            })
+            .collect();
+        let of_kind = |k| items.iter().filter(|i| i.kind == k).cloned().collect();
+        Self {
+            name: debtor.name.clone(),
+            debtor_id: debtor.id.clone(),
+            total_minor: items.iter().map(|i| i.remaining_minor).sum(),
+            currency: debtor.currency.code().to_string(),
+            invoices: of_kind(ItemKind::Invoice),
+            manual_debts: of_kind(ItemKind::Manual),
+            item_count: items.len(),
+            max_days_overdue: items.iter().map(|i| i.days_overdue).max().unwrap_or(0),
+            items,
+            reminder_number,
+            locale: locale.to_string(),
+        }
+    }
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The template used (`fr/sms/reminder`).
+    pub template: String,
+    /// The subject, for email.
+    pub subject: Option<String>,
+    /// The body, trailing whitespace removed.
+    pub body: String,
+}
+
+/// The template registry, built once.
+pub struct Renderer {
+    hbs: Handlebars<'static>,
+    locale: String,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("locale", &self.locale)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// Registers the built-in templates, then every `*.hbs` under `dir` (which replace
+    /// built-ins of the same name), with the helpers for `locale`.
+    pub fn new(locale: &str, dir: Option<&Path>) -> Result<Self, TemplateError> {
+        let mut hbs = Handlebars::new();
+        hbs.set_strict_mode(true);
+        hbs.register_escape_fn(handlebars::no_escape);
+        hbs.register_helper(
+            "money",
+            Box::new(helpers::Money {
+                locale: locale.to_string(),
+            }),
+        );
+        hbs.register_helper(
+            "plural",
+            Box::new(helpers::Plural {
+                locale: locale.to_string(),
+            }),
+        );
+        hbs.register_helper("date", Box::new(helpers::date));
+        for (name, source) in builtin::TEMPLATES {
+            register(&mut hbs, name, source, name)?;
+        }
+        if let Some(dir) = dir {
+            register_dir(&mut hbs, dir, dir)?;
+        }
+        Ok(Self {
+            hbs,
+            locale: locale.to_string(),
+        })
+    }
+
+    /// The locale messages are written in.
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
+    /// The name of the reminder template for `medium`, checking that it exists.
+    pub fn reminder_template(&self, medium: Medium) -> Result<String, TemplateError> {
+        let name = format!("{}/{}/reminder", self.locale, medium.as_str());
+        if self.hbs.has_template(&name) {
+            Ok(name)
+        } else {
+            Err(TemplateError::Missing(name))
+        }
+    }
+
+    /// Renders the reminder for `medium` (with a subject for email).
+    pub fn render_reminder(&self, medium: Medium, data: &ReminderData) -> Result<Rendered, RenderError> {
+        let template = format!("{}/{}/reminder", self.locale, medium.as_str());
+        let body = self.render(&template, data)?;
+        let subject_name = format!("{template}.subject");
+        let subject = if medium == Medium::Email && self.hbs.has_template(&subject_name) {
+            Some(
+                self.render(&subject_name, data)?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        Ok(Rendered {
+            template,
+            subject,
+            body,
+        })
+    }
+
+    fn render(&self, name: &str, data: &ReminderData) -> Result<String, RenderError> {
+        self.hbs
+            .render(name, data)
+            .map(|s| s.trim_end().to_string())
+            .map_err(|e| RenderError {
+                name: name.to_string(),
+                source: Box::new(e),
+            })
+    }
+}
+
+fn register(hbs: &mut Handlebars<'static>, name: &str, source: &str, shown: &str) -> Result<(), TemplateError> {
+    hbs.register_template_string(name, source)
+        .map_err(|e| TemplateError::Syntax {
+            name: shown.to_string(),
+            source: Box::new(e),
+        })
+}
+
+fn register_dir(hbs: &mut Handlebars<'static>, root: &Path, dir: &Path) -> Result<(), TemplateError> {
+    let folder_err = |source| TemplateError::Folder {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(folder_err)?
+        .collect::<Result<_, _>>()
+        .map_err(folder_err)?;
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            register_dir(hbs, root, &path)?;
+        } else if path.extension().is_some_and(|e| e == "hbs") {
+            let source = std::fs::read_to_string(&path).map_err(|source| TemplateError::Folder {
+                path: path.clone(),
+                source,
+            })?;
+            let relative = path.strip_prefix(root).unwrap_or(&path).with_extension("");
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            register(hbs, &name, &source, &path.display().to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// SHA-256 of a body, hex: what the ledger keeps instead of the text.
+pub fn body_hash(body: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debt::group_by_debtor;
+    use crate::debt::tests::item;
+
+    fn today() -> NaiveDate {
+        "2025-11-26".parse().unwrap()
+    }
+
+    fn data(items: Vec<DebtItem>) -> ReminderData {
+        let (debtors, _) = group_by_debtor(items);
+        let d = &debtors[0];
+        let overdue: Vec<&DebtItem> = d.overdue_items(today(), 0).collect();
+        ReminderData::new(d, &overdue, today(), 1, "fr")
+    }
+
+    #[test]
+    fn french_sms_reproduces_the_approved_message() {
+        let mut invoice = item("7", "FAC-0042", "2025-11-20", 2_500, 0);
+        invoice.name = "Fa Guité".into();
+        let mut manual = item("7", "17", "2025-11-02", 235_000, 0);
+        manual.kind = ItemKind::Manual;
+        let r = Renderer::new("fr", None).unwrap();
+        let out = r.render_reminder(Medium::Sms, &data(vec![invoice, manual])).unwrap();
+        assert_eq!(
+            out.body,
+            "Bonjour Fa Guité,\n\
+             \n\
+             Nous vous informons que certaines créances ont dépassé leur date d'échéance :\n\
+             \n\
+             Factures en retard:\n \
+             - Facture FAC-0042 • Échéance: 2025-11-20 • Restant: 2 500 XOF\n\
+             \n\
+             Créances manuelles en retard:\n \
+             - Réf 17 • Échéance: 2025-11-02 • Restant: 235 000 XOF\n\
+             \n\
+             Merci de régulariser votre situation dans les meilleurs délais."
+        );
+        assert_eq!(out.template, "fr/sms/reminder");
+        assert_eq!(out.subject, None);
+    }
+
+    #[test]
+    fn a_section_without_items_is_left_out() {
+        let mut manual = item("3", "17", "2025-11-02", 235_000, 0);
+        manual.kind = ItemKind::Manual;
+        let r = Renderer::new("fr", None).unwrap();
+        let body = r.render_reminder(Medium::Sms, &data(vec![manual])).unwrap().body;
+        assert!(!body.contains("Factures en retard"), "{body}");
+        assert!(
+            body.contains("d'échéance :\n\nCréances manuelles en retard:\n - Réf 17"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn english_uses_commas_and_email_has_a_subject() {
+        let r = Renderer::new("en", None).unwrap();
+        let d = data(vec![item("1", "A-1", "2025-11-01", 127_000, 0)]);
+        let out = r.render_reminder(Medium::Email, &d).unwrap();
+        assert!(out.body.contains("Remaining: 127,000 XOF"), "{}", out.body);
+        assert_eq!(out.subject.as_deref(), Some("Reminder: 1 overdue item (127,000 XOF)"));
+        let fr = Renderer::new("fr", None).unwrap().render_reminder(
+            Medium::Email,
+            &data(vec![
+                item("1", "A-1", "2025-11-01", 100_000, 0),
+                item("1", "A-2", "2025-11-01", 27_000, 0),
+            ]),
+        );
+        assert_eq!(
+            fr.unwrap().subject.as_deref(),
+            Some("Rappel : 2 créances en retard (127 000 XOF)")
+        );
+    }
+
+    #[test]
+    fn debtor_values_are_never_templates() {
+        let mut i = item("1", "{{reference}}", "2025-11-01", 5, 0);
+        i.name = "{{name}} <b>&</b> {{#each x}}".into();
+        let body = Renderer::new("fr", None)
+            .unwrap()
+            .render_reminder(Medium::Sms, &data(vec![i]))
+            .unwrap()
+            .body;
+        assert!(body.starts_with("Bonjour {{name}} <b>&</b> {{#each x}},"), "{body}");
+        assert!(body.contains("Facture {{reference}} •"), "{body}");
+    }
+
+    #[test]
+    fn a_templates_folder_overrides_builtins_and_strict_mode_catches_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("fr/sms")).unwrap();
+        std::fs::write(
+            dir.path().join("fr/sms/reminder.hbs"),
+            "Salut {{name}}, total {{money total_minor currency}}",
+        )
+        .unwrap();
+        let r = Renderer::new("fr", Some(dir.path())).unwrap();
+        let body = r
+            .render_reminder(Medium::Sms, &data(vec![item("1", "A", "2025-11-01", 1500, 0)]))
+            .unwrap()
+            .body;
+        assert_eq!(body, "Salut Client 1, total 1 500 XOF");
+
+        std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{nom}}").unwrap();
+        let r = Renderer::new("fr", Some(dir.path())).unwrap();
+        let err = r
+            .render_reminder(Medium::Sms, &data(vec![item("1", "A", "2025-11-01", 1, 0)]))
+            .unwrap_err();
+        assert!(err.to_string().contains("fr/sms/reminder"), "{err}");
+
+        std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{#if name}}").unwrap();
+        let err = Renderer::new("fr", Some(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("reminder.hbs"), "{err}");
+    }
+
+    #[test]
+    fn missing_locale_is_reported() {
+        let r = Renderer::new("wo", None).unwrap();
+        assert_eq!(
+            r.reminder_template(Medium::Sms).unwrap_err().to_string(),
+            "no template \"wo/sms/reminder\" (looked in the built-in templates and [templates] dir)"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        let r = Renderer::new("fr", None).unwrap();
+        let mut hbs = r.hbs;
+        hbs.register_template_string("t", "{{date due_date \"%d/%m/%Y\"}} {{plural 0 \"a\" \"b\"}} {{plural 2 \"a\" \"b\"}} {{money 1500 \"XOF\" locale=\"en\"}}").unwrap();
+        let out = hbs.render("t", &serde_json::json!({"due_date": "2025-11-20"})).unwrap();
+        assert_eq!(out, "20/11/2025 a b 1,500 XOF");
+    }
+}
