@@ -36,6 +36,8 @@ impl Medium {
 /// One message ready to leave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
+    /// The instant of the check that sends it (`--now` when given).
+    pub at: chrono::DateTime<chrono::Utc>,
     /// The ledger id of the reminder, absent for test messages.
     pub reminder_id: Option<i64>,
     /// The debtor, absent for test messages.

@@ -24,7 +24,7 @@ pub mod source;
 pub mod status;
 
 pub use channel::{Channel, Delivery, Medium, Message, SendError, SendErrorKind};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use debt::{DebtItem, Debtor, ItemKind};
 pub use money::Money;
 pub use source::{RejectedRow, Source, SourceBatch, SourceError};

@@ -16,7 +16,7 @@ const RETRIES: usize = 2;
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Sends `report`'s message and fills in its status. Ledger errors end the check.
-pub(super) async fn send_one(
+pub(crate) async fn send_one(
     mut report: MessageReport,
     channel: &dyn Channel,
     ledger: &Ledger,
@@ -50,6 +50,7 @@ pub(super) async fn send_one(
     };
     report.reminder_id = Some(id);
     let message = Message {
+        at: now,
         reminder_id: Some(id),
         debtor_id: Some(report.debtor_id.clone()),
         to: report.to.clone(),

@@ -4,7 +4,7 @@
 
 mod check;
 pub use check::CheckError;
-mod dispatch;
+pub mod dispatch;
 mod report;
 
 pub use check::Mode;

@@ -1,0 +1,11 @@
+//! The built-in sources and channels, in one visible list. Adding a kind is one line here.
+
+use rappel_core::registry::Registry;
+
+/// Every built-in kind.
+pub fn registry() -> Registry {
+    Registry::new()
+        .source(rappel_source_csv::KIND, rappel_source_csv::build)
+        .channel("console", rappel_channel_local::build_console)
+        .channel("outbox", rappel_channel_local::build_outbox)
+}

@@ -1,0 +1,75 @@
+//! `tick` and `preview`: one check, printed as it goes.
+
+use crate::cli::Cli;
+use crate::{app, output};
+use rappel_core::engine::{CheckSummary, Engine, MessageReport, Mode};
+use std::process::ExitCode;
+
+/// `rappel tick`: send what is due now.
+pub async fn tick(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
+    let config = app::load_config(&cli.config)?;
+    if !config.engine.enabled {
+        eprintln!("reminders are disabled (engine.enabled = false or ENABLE_DEBT_REMINDERS=false): nothing sent");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mode = if config.engine.dry_run { Mode::DryRun } else { Mode::Send };
+    let engine = app::engine(config, json)?;
+    let now = app::clock(cli.now).now();
+    let ledger = match mode {
+        Mode::Send => Some(engine.open_ledger().await?),
+        _ => engine.open_ledger_if_exists().await?,
+    };
+    let summary = run_check(&engine, now, mode, ledger.as_ref(), json).await;
+    if let Some(l) = ledger {
+        l.close().await;
+    }
+    let summary = summary?;
+    Ok(if summary.failed + summary.unknown > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `rappel preview`: what `tick` would send now.
+pub async fn preview(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
+    let config = app::load_config(&cli.config)?;
+    if !config.engine.enabled {
+        eprintln!("note: reminders are disabled; this is what would be sent once enabled");
+    }
+    let engine = app::engine(config, json)?;
+    let now = app::clock(cli.now).now();
+    let ledger = engine.open_ledger_if_exists().await?;
+    run_check(&engine, now, Mode::Preview, ledger.as_ref(), json).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one check and prints messages and summary. Shared with `run`.
+pub async fn run_check(
+    engine: &Engine,
+    now: chrono::DateTime<chrono::Utc>,
+    mode: Mode,
+    ledger: Option<&rappel_core::ledger::Ledger>,
+    json: bool,
+) -> anyhow::Result<CheckSummary> {
+    let locale = engine.config().engine.locale.clone();
+    let mut print = |m: &MessageReport| {
+        if json {
+            output::json_line(m);
+        } else if mode == Mode::Send {
+            println!("{}", output::message_line(m, &locale));
+        } else {
+            println!("{}", output::message_block(m, &locale));
+        }
+    };
+    let summary = engine.check(now, mode, ledger, &mut print).await?;
+    print_summary(&summary, json);
+    Ok(summary)
+}
+
+fn print_summary(summary: &CheckSummary, json: bool) {
+    for row in &summary.rejected {
+        eprintln!("warning: {}: {} (row skipped)", row.origin, row.reason);
+    }
+    if json {
+        eprintln!("{}", serde_json::to_string(summary).unwrap_or_default());
+    } else {
+        println!("{summary}");
+    }
+}

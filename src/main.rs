@@ -1,0 +1,56 @@
+//! The `rappel` binary: parse the command line, load `.env` and the config, run a command.
+//! Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
+
+mod app;
+mod builtins;
+mod cli;
+mod commands;
+mod output;
+
+use clap::Parser;
+use rappel_core::config::ConfigErrors;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // `.env` first, so that its variables fill `${VAR}` and the legacy overrides. Variables
+    // already set in the environment win.
+    let dotenv = dotenvy::dotenv();
+    let cli = cli::Cli::parse();
+    init_logs(&cli);
+    if let Err(e) = dotenv
+        && !e.not_found()
+    {
+        tracing::warn!(error = %e, "cannot read .env");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let usage = e.downcast_ref::<app::UsageError>().is_some() || e.downcast_ref::<ConfigErrors>().is_some();
+            eprintln!("error: {e:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logs(cli: &cli::Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (cli.verbose, &cli.command) {
+        (0, cli::Command::Run) => "info",
+        (0, _) => "warn",
+        (1, _) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("RAPPEL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        cli::LogFormat::Json => builder.json().init(),
+        cli::LogFormat::Human => builder.with_target(false).init(),
+    }
+}

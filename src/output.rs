@@ -1,0 +1,103 @@
+//! How commands print for people (tables, message blocks) and for scripts (JSON lines).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rappel_core::engine::MessageReport;
+use rappel_core::money::{format_minor, parse_currency};
+use serde::Serialize;
+use std::io::Write;
+
+/// Prints one JSON object on its own line to stdout.
+pub fn json_line<T: Serialize>(value: &T) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    if serde_json::to_writer(&mut out, value).is_ok() {
+        let _ = writeln!(out);
+    }
+}
+
+/// `2 500 XOF` in the configured locale.
+pub fn money(minor: i64, currency: &str, locale: &str) -> String {
+    match parse_currency(currency) {
+        Some(c) => format_minor(minor, c, locale),
+        None => format!("{minor} {currency}"),
+    }
+}
+
+/// An instant in the configured zone, to the minute.
+pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A message as a block of text: a header line, then the subject and body.
+pub fn message_block(m: &MessageReport, locale: &str) -> String {
+    let mut out = format!(
+        "── {} ({}) → {} · {} · reminder {} · {} ──\n",
+        m.name,
+        m.debtor_id,
+        if m.to.is_empty() { "?" } else { &m.to },
+        m.channel,
+        m.reminder,
+        money(m.total_minor, &m.currency, locale)
+    );
+    if let Some(subject) = &m.subject {
+        out.push_str(&format!("Subject: {subject}\n\n"));
+    }
+    out.push_str(&m.body);
+    out.push('\n');
+    out
+}
+
+/// A message as one line: status, client, address, total, and the error if any.
+pub fn message_line(m: &MessageReport, locale: &str) -> String {
+    let mut line = format!(
+        "{:<8} {} {} → {} · {} · reminder {}",
+        m.status,
+        m.debtor_id,
+        m.name,
+        m.to,
+        money(m.total_minor, &m.currency, locale),
+        m.reminder
+    );
+    if let Some(e) = &m.error {
+        line.push_str(&format!(" · {e}"));
+    }
+    line
+}
+
+/// Left-aligned columns separated by two spaces.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |cells: Vec<&str>| {
+        let mut line = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    };
+    push_row(header.to_vec());
+    for row in rows {
+        push_row(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tables_align_columns() {
+        let t = super::table(&["ID", "NAME"], &[vec!["C1".into(), "Awa".into()], vec!["C100".into(), "Fa Guité".into()]]);
+        assert_eq!(t, "ID    NAME\nC1    Awa\nC100  Fa Guité\n");
+    }
+}

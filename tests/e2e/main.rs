@@ -1,0 +1,9 @@
+//! End-to-end tests of the `rappel` binary: real processes, real files, a real SQLite ledger.
+
+mod commands;
+mod config;
+mod csv_input;
+mod demo;
+mod once;
+mod timeline;
+mod util;

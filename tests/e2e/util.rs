@@ -1,0 +1,141 @@
+//! Helpers for driving the `rappel` binary: a scratch folder with a config and a CSV, and a
+//! command runner with a clean environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The variables a user's shell may carry that would change what rappel does.
+const CLEARED: &[&str] = &[
+    "ENABLE_DEBT_REMINDERS",
+    "DEBT_REMINDER_CHANNEL",
+    "DEBT_REMINDER_DRY_RUN",
+    "DEBT_REMINDER_INTERVAL_SECONDS",
+    "DEBT_REMINDER_PERIOD_DAYS",
+    "DEFAULT_COUNTRY_CODE",
+    "RAPPEL_CONFIG",
+    "RAPPEL_LOG",
+];
+
+/// The CSV header every test file uses.
+pub const HEADER: &str = "debtor_id,name,phone,email,kind,reference,due_date,amount,paid,currency\n";
+
+/// A scratch folder holding `rappel.toml`, `debts.csv`, the ledger and the outbox.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run printed and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit code 0 and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "exit code {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        self
+    }
+
+    /// stdout parsed as JSON lines.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    }
+}
+
+/// A config using the outbox channel, no quiet hours, period 3 days, with `extra` appended.
+pub fn outbox_config(extra: &str) -> String {
+    format!(
+        r#"
+[engine]
+channel = "outbox"
+timezone = "Africa/Dakar"
+
+[rules]
+period_days = 3
+quiet_hours = "off"
+
+[source]
+kind = "csv"
+path = "debts.csv"
+
+[state]
+path = "rappel.db"
+
+[channels.outbox]
+kind = "outbox"
+path = "outbox.jsonl"
+
+[channels.sms]
+kind = "console"
+{extra}"#
+    )
+}
+
+impl Scratch {
+    /// A folder with `config` as rappel.toml and `csv_rows` (after the header) as debts.csv.
+    pub fn new(config: &str, csv_rows: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("rappel.toml"), config).unwrap();
+        let s = Self { dir };
+        s.write_csv(csv_rows);
+        s
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Replaces debts.csv (header included).
+    pub fn write_csv(&self, rows: &str) {
+        std::fs::write(self.path("debts.csv"), format!("{HEADER}{rows}")).unwrap();
+    }
+
+    /// The rappel command, run in the folder with a clean environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        rappel(self.dir.path(), args)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("rappel runs"))
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd(args);
+        cmd.envs(env.iter().copied());
+        Run::from(cmd.output().expect("rappel runs"))
+    }
+
+    /// The outbox file's lines, parsed.
+    pub fn outbox(&self) -> Vec<serde_json::Value> {
+        match std::fs::read_to_string(self.path("outbox.jsonl")) {
+            Ok(text) => text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The rappel binary run in `dir` with the legacy variables cleared.
+pub fn rappel(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rappel"));
+    cmd.current_dir(dir).args(args);
+    for name in CLEARED {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+/// The repository root (for the demo config).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
