@@ -48,11 +48,20 @@ pub fn build_parts(
 ) -> Result<(Box<dyn rappel_core::Source>, Channels), ConfigErrors> {
     let registry = builtins::registry();
     let mut errors: Vec<ConfigError> = Vec::new();
-    let source = registry.build_source(config, stdout_is_data).map_err(|e| errors.push(e)).ok();
-    let channels = registry.build_channels(config, stdout_is_data).map_err(|e| errors.extend(e)).ok();
+    let source = registry
+        .build_source(config, stdout_is_data)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let channels = registry
+        .build_channels(config, stdout_is_data)
+        .map_err(|e| errors.extend(e))
+        .ok();
     match (source, channels) {
         (Some(s), Some(c)) if errors.is_empty() => Ok((s, c)),
-        _ => Err(ConfigErrors { file: config.file.clone(), errors }),
+        _ => Err(ConfigErrors {
+            file: config.file.clone(),
+            errors,
+        }),
     }
 }
 

@@ -107,7 +107,16 @@ mod tests {
 
     #[test]
     fn global_options_go_anywhere() {
-        let cli = Cli::try_parse_from(["rappel", "tick", "--now", "2025-12-01T10:00:00+01:00", "--json", "-c", "x.toml"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "rappel",
+            "tick",
+            "--now",
+            "2025-12-01T10:00:00+01:00",
+            "--json",
+            "-c",
+            "x.toml",
+        ])
+        .unwrap();
         assert_eq!(cli.now.unwrap().to_rfc3339(), "2025-12-01T09:00:00+00:00");
         assert_eq!(cli.config, PathBuf::from("x.toml"));
         assert!(matches!(cli.command, Command::Tick(JsonFlag { json: true })));

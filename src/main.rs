@@ -48,7 +48,9 @@ fn init_logs(cli: &cli::Cli) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("RAPPEL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         cli::LogFormat::Json => builder.json().init(),
         cli::LogFormat::Human => builder.with_target(false).init(),

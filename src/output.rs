@@ -97,7 +97,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn tables_align_columns() {
-        let t = super::table(&["ID", "NAME"], &[vec!["C1".into(), "Awa".into()], vec!["C100".into(), "Fa Guité".into()]]);
+        let t = super::table(
+            &["ID", "NAME"],
+            &[vec!["C1".into(), "Awa".into()], vec!["C100".into(), "Fa Guité".into()]],
+        );
         assert_eq!(t, "ID    NAME\nC1    Awa\nC100  Fa Guité\n");
     }
 }

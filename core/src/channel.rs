@@ -59,6 +59,26 @@ pub struct Delivery {
     pub provider_status: Option<String>,
     /// Billable SMS segments, when the channel counts them.
     pub segments: Option<u32>,
+    /// The price the provider reported, as it wrote it (Twilio: `"-0.00750"`), if any.
+    pub price: Option<String>,
+    /// The currency of `price` (`USD`).
+    pub price_unit: Option<String>,
+}
+
+/// What a message will cost before it is sent: for SMS, its encoding and segments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Estimate {
+    /// The text as it will leave (after transliteration, if the channel does it).
+    pub body: String,
+    /// `GSM-7` or `UCS-2` for SMS; `UTF-8` for channels without segments.
+    pub encoding: String,
+    /// Billable parts.
+    pub segments: u32,
+    /// Estimated cost in millionths of `cost_currency` (0.0075 USD = 7 500), if a price is
+    /// configured.
+    pub cost_micros: Option<i64>,
+    /// The currency of the cost (`USD`).
+    pub cost_currency: Option<String>,
 }
 
 /// Whether a failed send may succeed if tried again.
@@ -155,4 +175,26 @@ pub trait Channel: Send + Sync {
 
     /// Hands one message over. Must not retry by itself: the dispatcher decides.
     async fn send(&self, message: &Message) -> Result<Delivery, SendError>;
+
+    /// The message as it will leave, with its encoding, segments and cost. `None` for
+    /// channels where that means nothing.
+    fn estimate(&self, _body: &str) -> Option<Estimate> {
+        None
+    }
+
+    /// After an ambiguous failure (the request may have reached the provider), asks the
+    /// provider whether a message to `message.to` was created since `since`. `Ok(Some)`:
+    /// it was, do not send again. `Ok(None)`: it was not, sending is safe. Channels that
+    /// cannot ask return `Ok(None)` only if an ambiguous outcome cannot happen with them;
+    /// the default says it cannot tell.
+    async fn find_sent(
+        &self,
+        _message: &Message,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Delivery>, SendError> {
+        Err(SendError::new(
+            SendErrorKind::Ambiguous,
+            "this channel cannot tell whether an earlier attempt was delivered",
+        ))
+    }
 }

@@ -20,10 +20,11 @@ pub mod registry;
 pub mod render;
 pub mod rules;
 pub mod schedule;
+pub mod secret;
 pub mod source;
 pub mod status;
 
-pub use channel::{Channel, Delivery, Medium, Message, SendError, SendErrorKind};
+pub use channel::{Channel, Delivery, Estimate, Medium, Message, SendError, SendErrorKind};
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use debt::{DebtItem, Debtor, ItemKind};
 pub use money::Money;

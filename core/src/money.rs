@@ -149,6 +149,12 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, AmountError> 
     }
 
     let exp = exponent(currency);
+    // Spreadsheets write `2500.00` even for XOF: zero decimals beyond the currency's are fine.
+    let frac_part = if frac_part.len() as u32 > exp && frac_part.bytes().all(|b| b == b'0') {
+        &frac_part[..exp as usize]
+    } else {
+        frac_part
+    };
     if frac_part.len() as u32 > exp {
         return Err(AmountError::TooPrecise {
             text: trimmed.to_string(),
@@ -206,6 +212,8 @@ mod tests {
             ("1 000 000", 1_000_000),
             (" 2500 ", 2_500),
             ("0", 0),
+            ("127000.00", 127_000),
+            ("2 500,0", 2_500),
         ] {
             assert_eq!(parse_amount(text, XOF), Ok(want), "{text}");
         }
@@ -216,6 +224,7 @@ mod tests {
             ("1,234.56", 123_456),
             ("1 234,56", 123_456),
             ("7", 700),
+            ("7.500", 750_000),
         ] {
             assert_eq!(parse_amount(text, EUR), Ok(want), "{text}");
         }

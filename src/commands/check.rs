@@ -12,7 +12,11 @@ pub async fn tick(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         eprintln!("reminders are disabled (engine.enabled = false or ENABLE_DEBT_REMINDERS=false): nothing sent");
         return Ok(ExitCode::SUCCESS);
     }
-    let mode = if config.engine.dry_run { Mode::DryRun } else { Mode::Send };
+    let mode = if config.engine.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Send
+    };
     let engine = app::engine(config, json)?;
     let now = app::clock(cli.now).now();
     let ledger = match mode {
@@ -24,7 +28,11 @@ pub async fn tick(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         l.close().await;
     }
     let summary = summary?;
-    Ok(if summary.failed + summary.unknown > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if summary.failed + summary.unknown > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `rappel preview`: what `tick` would send now.

@@ -21,7 +21,11 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let interval = config.engine.interval.0;
     let tz = config.engine.timezone;
     let enabled = config.engine.enabled;
-    let mode = if config.engine.dry_run { Mode::DryRun } else { Mode::Send };
+    let mode = if config.engine.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Send
+    };
     let engine = app::engine(config, false)?;
     let ledger = engine.open_ledger().await?;
     tracing::info!(interval = ?interval, timezone = %tz, "rappel running");

@@ -13,7 +13,11 @@ pub async fn run(cli: &Cli, channel_name: &str, to: &str, body: Option<&str>) ->
     let (_, mut channels) = app::build_parts(&config, false)?;
     let Some(channel) = channels.remove(channel_name) else {
         let known: Vec<String> = config.channels.keys().cloned().collect();
-        return Err(UsageError(format!("no channel \"{channel_name}\" (configured: {})", known.join(", "))).into());
+        return Err(UsageError(format!(
+            "no channel \"{channel_name}\" (configured: {})",
+            known.join(", ")
+        ))
+        .into());
     };
     let to = if channel.medium().uses_phone() {
         let region = DefaultRegion::from_calling_code(&config.engine.default_country_code)?;
@@ -21,7 +25,9 @@ pub async fn run(cli: &Cli, channel_name: &str, to: &str, body: Option<&str>) ->
     } else {
         to.trim().to_string()
     };
-    let body = body.map(str::to_string).unwrap_or_else(|| default_body(&config.engine.locale, channel_name));
+    let body = body
+        .map(str::to_string)
+        .unwrap_or_else(|| default_body(&config.engine.locale, channel_name));
     if config.engine.dry_run {
         println!("dry run: would send to {to} via {channel_name}:\n{body}");
         return Ok(ExitCode::SUCCESS);

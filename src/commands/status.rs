@@ -35,8 +35,12 @@ pub async fn run(cli: &Cli, debtor: Option<&str>, json: bool) -> anyhow::Result<
                     output::money(s.overdue_minor, &s.currency, &locale),
                     s.overdue_items.to_string(),
                     s.reminders_sent.to_string(),
-                    s.last_sent_at.map(|t| output::local(t, tz)).unwrap_or_else(|| "-".into()),
-                    s.next_due_at.map(|t| output::local(t, tz)).unwrap_or_else(|| "-".into()),
+                    s.last_sent_at
+                        .map(|t| output::local(t, tz))
+                        .unwrap_or_else(|| "-".into()),
+                    s.next_due_at
+                        .map(|t| output::local(t, tz))
+                        .unwrap_or_else(|| "-".into()),
                     s.state.clone(),
                 ]
             })
@@ -44,7 +48,17 @@ pub async fn run(cli: &Cli, debtor: Option<&str>, json: bool) -> anyhow::Result<
         print!(
             "{}",
             output::table(
-                &["CLIENT", "NAME", "BALANCE", "OVERDUE", "ITEMS", "SENT", "LAST SENT", "NEXT DUE", "STATE"],
+                &[
+                    "CLIENT",
+                    "NAME",
+                    "BALANCE",
+                    "OVERDUE",
+                    "ITEMS",
+                    "SENT",
+                    "LAST SENT",
+                    "NEXT DUE",
+                    "STATE"
+                ],
                 &rows
             )
         );

@@ -20,7 +20,10 @@ struct Report {
 
 /// Exit 0 when all is well, 2 when anything is wrong.
 pub async fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
-    let mut report = Report { file: cli.config.display().to_string(), ..Report::default() };
+    let mut report = Report {
+        file: cli.config.display().to_string(),
+        ..Report::default()
+    };
     if let Some(config) = load(cli, &mut report) {
         check(config, &mut report).await;
     }
@@ -41,7 +44,11 @@ pub async fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             eprintln!("  {p}");
         }
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn load(cli: &Cli, report: &mut Report) -> Option<Config> {
@@ -81,7 +88,9 @@ async fn check(config: Config, report: &mut Report) {
             report.clients = debtors.len();
             report.rows_rejected = batch.rejected.len() + grouping.len();
             report.problems.extend(batch.rejected.iter().map(ToString::to_string));
-            report.problems.extend(grouping.iter().map(|g| format!("{}: {}", g.origin, g.reason)));
+            report
+                .problems
+                .extend(grouping.iter().map(|g| format!("{}: {}", g.origin, g.reason)));
             let mut unreachable = 0;
             for d in &debtors {
                 if let Err(e) = engine.address_of(d) {
@@ -90,9 +99,13 @@ async fn check(config: Config, report: &mut Report) {
                 }
             }
             if unreachable > 0 {
-                eprintln!("note: {unreachable} client(s) have no usable address for the configured channel (-v lists them)");
+                eprintln!(
+                    "note: {unreachable} client(s) have no usable address for the configured channel (-v lists them)"
+                );
             }
         }
-        Err(e) => report.problems.push(format!("source {}: {e}", engine.source().describe())),
+        Err(e) => report
+            .problems
+            .push(format!("source {}: {e}", engine.source().describe())),
     }
 }

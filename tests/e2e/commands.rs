@@ -14,7 +14,10 @@ const NOW: &str = "2025-12-01T10:00:00Z";
 fn status_shows_balance_cycle_and_next_due() {
     let s = Scratch::new(&outbox_config(""), ROWS);
     s.run(&["tick", "--now", NOW]).ok();
-    let lines = s.run(&["status", "--json", "--now", "2025-12-01T12:00:00Z"]).ok().json_lines();
+    let lines = s
+        .run(&["status", "--json", "--now", "2025-12-01T12:00:00Z"])
+        .ok()
+        .json_lines();
     assert_eq!(lines.len(), 3);
     let c1 = &lines[0];
     assert_eq!(c1["debtor_id"], "C1");
@@ -27,9 +30,15 @@ fn status_shows_balance_cycle_and_next_due() {
     assert_eq!(c1["next_due_at"], "2025-12-04T10:00:00Z");
     assert_eq!(c1["opted_out"], false);
     let c2 = &lines[1];
-    assert_eq!((c2["state"].as_str(), c2["invalid_contact"].as_bool()), (Some("no_valid_address"), Some(true)));
+    assert_eq!(
+        (c2["state"].as_str(), c2["invalid_contact"].as_bool()),
+        (Some("no_valid_address"), Some(true))
+    );
     let c3 = &lines[2];
-    assert_eq!((c3["overdue_items"].as_u64(), c3["state"].as_str()), (Some(0), Some("not_overdue")));
+    assert_eq!(
+        (c3["overdue_items"].as_u64(), c3["state"].as_str()),
+        (Some(0), Some("not_overdue"))
+    );
 
     let table = s.run(&["status", "--now", "2025-12-01T12:00:00Z"]).ok().stdout;
     assert!(table.starts_with("CLIENT"), "{table}");
@@ -38,7 +47,10 @@ fn status_shows_balance_cycle_and_next_due() {
 
     let one = s.run(&["status", "--debtor", "C1", "--now", NOW]).ok().stdout;
     assert!(one.contains("1 reminders recorded for C1"), "{one}");
-    assert!(one.contains("cycle 1 #1 · 2025-12-01 10:00 · outbox → +221771234567 · sent"), "{one}");
+    assert!(
+        one.contains("cycle 1 #1 · 2025-12-01 10:00 · outbox → +221771234567 · sent"),
+        "{one}"
+    );
     let missing = s.run(&["status", "--debtor", "C9", "--now", NOW]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("no client \"C9\""), "{}", missing.stderr);
@@ -62,11 +74,28 @@ fn reset_forgets_one_client_or_all() {
 #[test]
 fn send_test_sends_one_message_without_recording_it() {
     let s = Scratch::new(&outbox_config(""), ROWS);
-    let run = s.run(&["send-test", "--channel", "outbox", "--to", "77 999 88 77", "--body", "Ceci est un test"]).ok();
-    assert!(run.stdout.contains("sent to +221779998877 via outbox"), "{}", run.stdout);
+    let run = s
+        .run(&[
+            "send-test",
+            "--channel",
+            "outbox",
+            "--to",
+            "77 999 88 77",
+            "--body",
+            "Ceci est un test",
+        ])
+        .ok();
+    assert!(
+        run.stdout.contains("sent to +221779998877 via outbox"),
+        "{}",
+        run.stdout
+    );
     let lines = s.outbox();
     assert_eq!(lines.len(), 1);
-    assert_eq!((lines[0]["to"].as_str(), lines[0]["body"].as_str()), (Some("+221779998877"), Some("Ceci est un test")));
+    assert_eq!(
+        (lines[0]["to"].as_str(), lines[0]["body"].as_str()),
+        (Some("+221779998877"), Some("Ceci est un test"))
+    );
     assert!(lines[0]["reminder_id"].is_null());
 
     let bad = s.run(&["send-test", "--channel", "outbox", "--to", "12"]);
@@ -74,7 +103,11 @@ fn send_test_sends_one_message_without_recording_it() {
     assert!(bad.stderr.contains("--to:"), "{}", bad.stderr);
     let unknown = s.run(&["send-test", "--channel", "fax", "--to", "77 999 88 77"]);
     assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("no channel \"fax\" (configured: outbox, sms)"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no channel \"fax\" (configured: outbox, sms)"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -93,7 +126,12 @@ fn preview_shows_what_tick_would_send_and_changes_nothing() {
     assert_eq!(m["currency"], "XOF");
     assert!(m["subject"].is_null());
     assert_eq!(m["items"].as_array().unwrap().len(), 2);
-    assert!(m["body"].as_str().unwrap().contains("Réf 4 • Échéance: 2025-11-25 • Restant: 8 000 XOF"));
+    assert!(
+        m["body"]
+            .as_str()
+            .unwrap()
+            .contains("Réf 4 • Échéance: 2025-11-25 • Restant: 8 000 XOF")
+    );
     let summary: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
     assert_eq!(summary["clients_overdue"], 2);
     assert_eq!(summary["skipped"]["no_valid_address"], 1);
@@ -103,7 +141,10 @@ fn preview_shows_what_tick_would_send_and_changes_nothing() {
 
 #[test]
 fn quiet_hours_hold_reminders_until_the_window_opens() {
-    let s = Scratch::new(&outbox_config("").replace("quiet_hours = \"off\"", "quiet_hours = \"21:00-08:00\""), ROWS);
+    let s = Scratch::new(
+        &outbox_config("").replace("quiet_hours = \"off\"", "quiet_hours = \"21:00-08:00\""),
+        ROWS,
+    );
     let night = s.run(&["tick", "--now", "2025-12-01T03:00:00Z"]).ok();
     assert!(night.stdout.contains("1 quiet hours"), "{}", night.stdout);
     assert!(s.outbox().is_empty());
@@ -121,9 +162,15 @@ fn tick_json_prints_one_object_per_message_and_the_summary_on_stderr() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["status"], "sent");
     assert!(lines[0]["reminder_id"].as_i64().is_some());
-    assert_eq!((lines[0]["cycle"].as_u64(), lines[0]["reminder"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (lines[0]["cycle"].as_u64(), lines[0]["reminder"].as_u64()),
+        (Some(1), Some(1))
+    );
     let summary: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
-    assert_eq!((summary["sent"].as_u64(), summary["failed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (summary["sent"].as_u64(), summary["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
 }
 
 #[test]
@@ -132,11 +179,18 @@ fn an_unwritable_outbox_fails_the_send_and_the_next_tick_retries_it() {
     std::fs::create_dir(s.path("outbox.jsonl")).unwrap();
     let run = s.run(&["tick", "--now", NOW]);
     assert_eq!(run.code, 1, "a failed send is a runtime failure");
-    assert!(run.stdout.contains("failed") && run.stdout.contains("cannot append to outbox"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("failed") && run.stdout.contains("cannot append to outbox"),
+        "{}",
+        run.stdout
+    );
     std::fs::remove_dir(s.path("outbox.jsonl")).unwrap();
     s.run(&["tick", "--now", "2025-12-01T12:00:00Z"]).ok();
     let lines = s.outbox();
     assert_eq!(lines.len(), 1);
     let status = s.run(&["status", "--debtor", "C1", "--now", NOW]).ok().stdout;
-    assert!(status.contains("cycle 1 #1") && status.contains("· sent"), "same reminder, now sent: {status}");
+    assert!(
+        status.contains("cycle 1 #1") && status.contains("· sent"),
+        "same reminder, now sent: {status}"
+    );
 }

@@ -16,13 +16,26 @@ C7,Gora,77 123 45 73,,invoice,F-8,2025-11-23,oops,0,XOF
 ";
     let s = Scratch::new(&outbox_config(""), rows);
     let run = s.run(&["tick", "--now", "2025-12-01T10:00:00Z"]).ok();
-    let sent: Vec<String> = s.outbox().iter().map(|l| l["debtor_id"].as_str().unwrap().to_string()).collect();
+    let sent: Vec<String> = s
+        .outbox()
+        .iter()
+        .map(|l| l["debtor_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(sent, ["C1"], "only the client whose rows are all readable is reminded");
     for line in [3, 4, 5, 6, 7, 9] {
         let needle = format!("debts.csv line {line}:");
-        assert_eq!(run.stderr.matches(&needle).count(), 1, "line {line} reported once:\n{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches(&needle).count(),
+            1,
+            "line {line} reported once:\n{}",
+            run.stderr
+        );
     }
-    assert!(run.stderr.contains("amount \"12,5OO\" is not a number"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("amount \"12,5OO\" is not a number"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("6 rows rejected"), "{}", run.stdout);
     assert!(run.stdout.contains("1 unreadable rows"), "C7 held back: {}", run.stdout);
 }

@@ -4,9 +4,18 @@ use crate::util::{rappel, repo};
 
 #[test]
 fn the_demo_prints_the_grouped_french_reminders() {
-    let out = rappel(&repo(), &["--config", "config/demo.toml", "preview", "--now", "2025-12-01T10:00:00Z"])
-        .output()
-        .unwrap();
+    let out = rappel(
+        &repo(),
+        &[
+            "--config",
+            "config/demo.toml",
+            "preview",
+            "--now",
+            "2025-12-01T10:00:00Z",
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     for expected in [
@@ -24,16 +33,30 @@ fn the_demo_prints_the_grouped_french_reminders() {
     }
     assert!(!text.contains("Awa Diop"), "paid in full");
     assert!(!text.contains("Fatou Ndiaye"), "not yet due");
-    assert!(text.contains("Restant: 25 000 XOF"), "partially paid: the remaining amount");
-    assert_eq!(text.matches("── ").count(), 19, "19 clients with an overdue balance:\n{text}");
-    assert!(text.contains("21 clients, 19 with an overdue balance; 19 reminders due (nothing sent or recorded)"), "{text}");
+    assert!(
+        text.contains("Restant: 25 000 XOF"),
+        "partially paid: the remaining amount"
+    );
+    assert_eq!(
+        text.matches("── ").count(),
+        19,
+        "19 clients with an overdue balance:\n{text}"
+    );
+    assert!(
+        text.contains("21 clients, 19 with an overdue balance; 19 reminders due (nothing sent or recorded)"),
+        "{text}"
+    );
 }
 
 #[test]
 fn the_demo_and_the_reference_config_validate() {
     for config in ["config/demo.toml", "config/rappel.toml"] {
         let out = rappel(&repo(), &["--config", config, "validate"]).output().unwrap();
-        assert!(out.status.success(), "{config}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{config}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
     }
 }

@@ -17,7 +17,11 @@ fn two_ticks_at_the_same_instant_send_one_message_per_client() {
     assert!(first.stdout.contains("3 sent, 0 failed"), "{}", first.stdout);
     let second = s.run(&["tick", "--now", NOW]).ok();
     assert!(second.stdout.contains("0 sent, 0 failed"), "{}", second.stdout);
-    let ids: Vec<String> = s.outbox().iter().map(|l| l["debtor_id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = s
+        .outbox()
+        .iter()
+        .map(|l| l["debtor_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, ["C1", "C2", "C3"]);
 }
 
@@ -27,7 +31,9 @@ fn concurrent_ticks_never_send_twice() {
     // Create the ledger first so that both processes race on claims, not on creating tables.
     s.run(&["status"]).ok();
     s.run(&["reset", "--all"]).ok();
-    let children: Vec<_> = (0..4).map(|_| s.cmd(&["tick", "--now", NOW]).output().unwrap()).collect();
+    let children: Vec<_> = (0..4)
+        .map(|_| s.cmd(&["tick", "--now", NOW]).output().unwrap())
+        .collect();
     assert!(children.iter().all(|o| o.status.success()));
     assert_eq!(s.outbox().len(), 3, "{:?}", s.outbox());
 }
@@ -35,7 +41,9 @@ fn concurrent_ticks_never_send_twice() {
 #[test]
 fn dry_run_sends_and_records_nothing() {
     let s = Scratch::new(&outbox_config(""), ROWS);
-    let run = s.run_env(&["tick", "--now", NOW, "--json"], &[("DEBT_REMINDER_DRY_RUN", "true")]).ok();
+    let run = s
+        .run_env(&["tick", "--now", NOW, "--json"], &[("DEBT_REMINDER_DRY_RUN", "true")])
+        .ok();
     let lines = run.json_lines();
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l["status"] == "dry-run"));

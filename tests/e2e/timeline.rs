@@ -5,7 +5,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
 fn row(id: &str, reference: &str, due: &str, amount: u32, paid: u32) -> String {
-    format!("{id},Client {id},77 123 45 0{},,invoice,{reference},{due},{amount},{paid},XOF\n", &id[1..])
+    format!(
+        "{id},Client {id},77 123 45 0{},,invoice,{reference},{due},{amount},{paid},XOF\n",
+        &id[1..]
+    )
 }
 
 /// The CSV on `day` (0 = 2025-12-01). Client A never pays; B pays in full on day 4; C pays
@@ -37,26 +40,53 @@ fn reminders_follow_the_period_and_stop_when_paid() {
     for line in s.outbox() {
         let at: DateTime<Utc> = line["at"].as_str().unwrap().parse().unwrap();
         let day = (at - start).num_hours() as f64 / 24.0;
-        let total = line["body"].as_str().unwrap().lines().find(|l| l.contains("Restant")).unwrap().to_string();
+        let total = line["body"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("Restant"))
+            .unwrap()
+            .to_string();
         sent.entry(line["debtor_id"].as_str().unwrap().to_string())
             .or_default()
-            .push((format!("day {day}"), total.rsplit("Restant: ").next().unwrap().to_string()));
+            .push((
+                format!("day {day}"),
+                total.rsplit("Restant: ").next().unwrap().to_string(),
+            ));
     }
     let days = |id: &str| sent[id].iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
-    assert_eq!(days("A1"), ["day 0", "day 3", "day 6", "day 9"], "never pays: every 3 days");
+    assert_eq!(
+        days("A1"),
+        ["day 0", "day 3", "day 6", "day 9"],
+        "never pays: every 3 days"
+    );
     assert_eq!(days("B2"), ["day 0", "day 3"], "paid in full on day 4: no more");
-    assert_eq!(days("C3"), ["day 0", "day 3", "day 6", "day 9"], "partial payment: reminders go on");
+    assert_eq!(
+        days("C3"),
+        ["day 0", "day 3", "day 6", "day 9"],
+        "partial payment: reminders go on"
+    );
     let c_amounts: Vec<&str> = sent["C3"].iter().map(|(_, a)| a.as_str()).collect();
-    assert_eq!(c_amounts, ["10 000 XOF", "10 000 XOF", "6 000 XOF", "6 000 XOF"], "with the new remaining amount");
+    assert_eq!(
+        c_amounts,
+        ["10 000 XOF", "10 000 XOF", "6 000 XOF", "6 000 XOF"],
+        "with the new remaining amount"
+    );
     // D: paid on day 1; the new invoice is due 2025-12-07, overdue from 2025-12-08 (day 7):
     // a fresh cycle starts at day 0 of its own.
     assert_eq!(days("D4"), ["day 0", "day 7", "day 10"]);
     assert!(sent["D4"][1].1 == "7 000 XOF");
 
     // The ledger agrees: D4 is in its second cycle with two reminders sent.
-    let status = s.run(&["status", "--json", "--now", "2025-12-12T23:00:00Z"]).ok().json_lines();
+    let status = s
+        .run(&["status", "--json", "--now", "2025-12-12T23:00:00Z"])
+        .ok()
+        .json_lines();
     let d4 = status.iter().find(|v| v["debtor_id"] == "D4").unwrap();
-    assert_eq!((d4["cycle"].as_u64(), d4["reminders_sent"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (d4["cycle"].as_u64(), d4["reminders_sent"].as_u64()),
+        (Some(2), Some(2))
+    );
     assert_eq!(d4["last_sent_at"], "2025-12-11T00:00:00Z");
     assert_eq!(d4["next_due_at"], "2025-12-14T00:00:00Z");
     let b2 = status.iter().find(|v| v["debtor_id"] == "B2").unwrap();

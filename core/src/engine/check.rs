@@ -27,7 +27,7 @@ pub enum Mode {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     /// The source cannot be read.
-    #[error("source {source_name}: {error}")]
+    #[error("source {source_name}")]
     Source {
         /// The source's description.
         source_name: String,
