@@ -40,6 +40,16 @@ pub fn message_block(m: &MessageReport, locale: &str) -> String {
         m.reminder,
         money(m.total_minor, &m.currency, locale)
     );
+    if let (Some(encoding), Some(segments)) = (&m.encoding, m.segments) {
+        let cost = match (&m.estimated_cost, &m.cost_currency) {
+            (Some(c), Some(cur)) => format!(" · about {c} {cur}"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "({encoding}, {segments} segment{}{cost})\n",
+            if segments == 1 { "" } else { "s" }
+        ));
+    }
     if let Some(subject) = &m.subject {
         out.push_str(&format!("Subject: {subject}\n\n"));
     }
@@ -59,6 +69,9 @@ pub fn message_line(m: &MessageReport, locale: &str) -> String {
         money(m.total_minor, &m.currency, locale),
         m.reminder
     );
+    if let Some(segments) = m.segments {
+        line.push_str(&format!(" · {segments} seg"));
+    }
     if let Some(e) = &m.error {
         line.push_str(&format!(" · {e}"));
     }

@@ -76,6 +76,18 @@ fn separators(locale: &str) -> (char, char) {
     }
 }
 
+/// Millionths of a currency unit as a decimal: `7500` → `0.0075`, `135000` → `0.135`,
+/// `2000000` → `2.00`. At least two decimals, trailing zeros beyond them dropped.
+pub fn format_micros(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    let mut frac = format!("{:06}", abs % 1_000_000);
+    while frac.len() > 2 && frac.ends_with('0') {
+        frac.pop();
+    }
+    format!("{sign}{}.{frac}", abs / 1_000_000)
+}
+
 /// Why an amount could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
@@ -193,6 +205,14 @@ mod tests {
         assert_eq!(format_minor(123_450, EUR, "fr"), "1 234,50 EUR");
         assert_eq!(format_minor(123_405, EUR, "en"), "1,234.05 EUR");
         assert_eq!(format_minor(-2_500, XOF, "fr"), "-2 500 XOF");
+    }
+
+    #[test]
+    fn micros() {
+        assert_eq!(format_micros(7_500), "0.0075");
+        assert_eq!(format_micros(135_000), "0.135");
+        assert_eq!(format_micros(2_000_000), "2.00");
+        assert_eq!(format_micros(0), "0.00");
     }
 
     #[test]

@@ -39,13 +39,19 @@ pub struct CycleHistory {
 pub enum Outcome {
     /// It left (sent, delivered, read, or undelivered by the network).
     Sent,
-    /// Written before the send and never updated (crash), or the provider's answer was lost.
+    /// Written before the send and not updated yet: being sent, or the process died.
+    Pending,
+    /// The request may have reached the provider, but its answer was lost (timeout).
     Unknown,
     /// Failed for a reason that may pass: the same reminder is tried again.
     FailedTransient,
     /// Failed for good: counts as an attempt; the address flags say the rest.
     FailedPermanent,
 }
+
+/// How long a `pending` reminder belongs to the check that wrote it. Past that, its process
+/// is taken to have died and the reminder is verified with the provider like an `unknown` one.
+pub const PENDING_LEASE: Duration = Duration::minutes(15);
 
 /// Why a debtor with a balance gets no reminder now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -99,6 +105,9 @@ pub enum Decision {
         seq: u32,
         /// Whether this opens the cycle.
         opens_cycle: bool,
+        /// An earlier attempt of this same reminder may have reached the provider: ask the
+        /// provider first, and send only if it has no such message.
+        verify: bool,
     },
     /// Nothing to send. `close_cycle` is set when an open cycle is now paid up.
     Skip {
@@ -147,13 +156,17 @@ pub fn decide(
     if !balance.has_address || history.invalid_contact {
         return skip(SkipReason::NoValidAddress);
     }
-    let (cycle, seq, opens_cycle) = match &history.open_cycle {
-        None => (history.last_cycle + 1, 1, true),
+    let (cycle, seq, opens_cycle, verify) = match &history.open_cycle {
+        None => (history.last_cycle + 1, 1, true, false),
         Some(open) => {
             match open.last_outcome {
-                Some(Outcome::Unknown) => return skip(SkipReason::OutcomeUnknown),
+                Some(Outcome::Pending) if open.last_sent_at.is_some_and(|t| now - t < PENDING_LEASE) => {
+                    return skip(SkipReason::OutcomeUnknown);
+                }
+                // The same reminder, after asking the provider whether the last try arrived.
+                Some(Outcome::Pending | Outcome::Unknown) => (open.number, open.last_seq, false, true),
                 // A send that failed for a transient reason is tried again under the same key.
-                Some(Outcome::FailedTransient) => (open.number, open.last_seq, false),
+                Some(Outcome::FailedTransient) => (open.number, open.last_seq, false, false),
                 _ => {
                     if rules.max_reminders > 0 && open.sent >= rules.max_reminders {
                         return skip(SkipReason::MaxReminders);
@@ -163,7 +176,7 @@ pub fn decide(
                     {
                         return skip(SkipReason::NotYetDue);
                     }
-                    (open.number, open.last_seq + 1, false)
+                    (open.number, open.last_seq + 1, false, false)
                 }
             }
         }
@@ -175,6 +188,7 @@ pub fn decide(
         cycle,
         seq,
         opens_cycle,
+        verify,
     }
 }
 
@@ -237,7 +251,8 @@ mod tests {
             Decision::Send {
                 cycle: 4,
                 seq: 1,
-                opens_cycle: true
+                opens_cycle: true,
+                verify: false
             }
         );
     }
@@ -327,7 +342,8 @@ mod tests {
             Decision::Send {
                 cycle: 2,
                 seq: 2,
-                opens_cycle: false
+                opens_cycle: false,
+                verify: false
             }
         );
     }
@@ -376,10 +392,33 @@ mod tests {
 
     #[test]
     fn unknown_outcome_is_never_sent_blindly() {
-        let h = open(1, "2025-11-01T12:00:00Z", Outcome::Unknown);
+        // Unknown: the same reminder, verified with the provider first.
+        let h = open(1, "2025-11-26T11:00:00Z", Outcome::Unknown);
+        assert_eq!(
+            decide(owing(1), &h, &rules(), at(NOW), noon()),
+            Decision::Send {
+                cycle: 2,
+                seq: 1,
+                opens_cycle: false,
+                verify: true
+            }
+        );
+        // Pending within the lease: another check may be sending it right now.
+        let h = open(1, "2025-11-26T11:50:00Z", Outcome::Pending);
         assert_eq!(
             reason(decide(owing(1), &h, &rules(), at(NOW), noon())),
             SkipReason::OutcomeUnknown
+        );
+        // Pending past the lease: its process died; verify like unknown.
+        let h = open(1, "2025-11-26T11:40:00Z", Outcome::Pending);
+        assert_eq!(
+            decide(owing(1), &h, &rules(), at(NOW), noon()),
+            Decision::Send {
+                cycle: 2,
+                seq: 1,
+                opens_cycle: false,
+                verify: true
+            }
         );
     }
 
@@ -395,7 +434,8 @@ mod tests {
             Decision::Send {
                 cycle: 2,
                 seq: 2,
-                opens_cycle: false
+                opens_cycle: false,
+                verify: false
             }
         );
     }

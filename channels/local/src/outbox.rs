@@ -2,7 +2,8 @@
 //! to a system that sends messages itself.
 
 use async_trait::async_trait;
-use rappel_core::{Channel, Delivery, Medium, Message, SendError};
+use chrono::{DateTime, Utc};
+use rappel_core::{Channel, Delivery, Medium, Message, SendError, SendErrorKind};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
@@ -103,6 +104,30 @@ impl Channel for Outbox {
             ..Delivery::default()
         })
     }
+
+    /// An earlier attempt arrived if its line is in the file (same reminder id).
+    async fn find_sent(&self, m: &Message, _since: DateTime<Utc>) -> Result<Option<Delivery>, SendError> {
+        let Some(id) = m.reminder_id else { return Ok(None) };
+        let _guard = self.lock.lock().await;
+        let text = match tokio::fs::read_to_string(&self.path).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(SendError::new(
+                    SendErrorKind::Ambiguous,
+                    format!("cannot read outbox {}: {e}", self.path.display()),
+                ));
+            }
+        };
+        let found = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<OutboxLine>(l).ok())
+            .any(|line| line.reminder_id == Some(id));
+        Ok(found.then(|| Delivery {
+            provider_status: Some("written".into()),
+            ..Delivery::default()
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +170,25 @@ mod tests {
         assert_eq!(lines[0].body, "Bonjour\nligne 2");
         assert_eq!(lines[0].at, "2025-11-26T12:00:00+00:00");
         assert_eq!(lines[0].channel, "sms");
+    }
+
+    #[tokio::test]
+    async fn find_sent_looks_for_the_reminder_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(Medium::Sms, dir.path().join("o.jsonl"), "sms");
+        let mut m = Message {
+            at: chrono::Utc::now(),
+            reminder_id: Some(7),
+            debtor_id: None,
+            to: "x".into(),
+            subject: None,
+            body: "b".into(),
+        };
+        assert_eq!(outbox.find_sent(&m, m.at).await.unwrap(), None, "no file yet");
+        outbox.send(&m).await.unwrap();
+        assert!(outbox.find_sent(&m, m.at).await.unwrap().is_some());
+        m.reminder_id = Some(8);
+        assert_eq!(outbox.find_sent(&m, m.at).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -85,7 +85,7 @@ impl Engine {
             ..CheckSummary::default()
         };
 
-        let mut due: Vec<(MessageReport, bool)> = Vec::new();
+        let mut due: Vec<dispatch::Due> = Vec::new();
         for debtor in &debtors {
             let eval = self.evaluate(debtor, histories.get(&debtor.id), &flags, at);
             if eval.overdue_minor > 0 {
@@ -112,16 +112,31 @@ impl Engine {
                     cycle,
                     seq,
                     opens_cycle,
+                    verify,
                 } => {
-                    due.push((self.plan_message(&eval, cycle, seq, at.today, mode)?, opens_cycle));
+                    let (report, estimated_cost_micros) = self.plan_message(&eval, cycle, seq, at.today, mode)?;
+                    if let Some(cost) = estimated_cost_micros {
+                        summary.cost_micros += cost;
+                        summary.cost_currency.clone_from(&report.cost_currency);
+                    }
+                    summary.segments += u64::from(report.segments.unwrap_or(0));
+                    due.push(dispatch::Due {
+                        report,
+                        opens_cycle,
+                        verify,
+                        estimated_cost_micros,
+                    });
                 }
             }
         }
         summary.due = due.len();
+        if summary.cost_currency.is_some() {
+            summary.estimated_cost = Some(crate::money::format_micros(summary.cost_micros));
+        }
 
         if mode != Mode::Send {
-            for (report, _) in &due {
-                on_message(report);
+            for d in &due {
+                on_message(&d.report);
             }
             return Ok(summary);
         }
@@ -129,7 +144,7 @@ impl Engine {
         let channel_down = AtomicBool::new(false);
         let channel = self.channel.as_ref();
         let mut sends = futures::stream::iter(due)
-            .map(|(report, opens)| dispatch::send_one(report, channel, ledger, opens, &channel_down, now))
+            .map(|d| dispatch::send_one(d, channel, ledger, &channel_down, now))
             .buffered(channel.max_in_flight().max(1));
         while let Some(result) = sends.next().await {
             let report = result?;
@@ -172,16 +187,23 @@ impl Engine {
         seq: u32,
         today: chrono::NaiveDate,
         mode: Mode,
-    ) -> Result<MessageReport, RenderError> {
+    ) -> Result<(MessageReport, Option<i64>), RenderError> {
         let debtor = eval.debtor;
         let data = ReminderData::new(debtor, &eval.overdue, today, seq, self.renderer.locale());
         let rendered = self.renderer.render_reminder(self.channel.medium(), &data)?;
-        Ok(MessageReport {
+        let estimate = self.channel.estimate(&rendered.body);
+        let cost_micros = estimate.as_ref().and_then(|e| e.cost_micros);
+        let report = MessageReport {
             debtor_id: debtor.id.clone(),
             name: debtor.name.clone(),
             channel: self.channel_name.clone(),
             to: eval.address.clone().unwrap_or_default(),
-            body: rendered.body,
+            encoding: estimate.as_ref().map(|e| e.encoding.clone()),
+            segments: estimate.as_ref().map(|e| e.segments),
+            estimated_cost: cost_micros.map(crate::money::format_micros),
+            cost_currency: estimate.as_ref().and_then(|e| e.cost_currency.clone()),
+            // What leaves is what the channel will send (e.g. transliterated for GSM-7).
+            body: estimate.map(|e| e.body).unwrap_or(rendered.body),
             subject: rendered.subject,
             template: rendered.template,
             items: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
@@ -198,7 +220,9 @@ impl Engine {
             error: None,
             error_code: None,
             provider_id: None,
-            segments: None,
-        })
+            price: None,
+            price_unit: None,
+        };
+        Ok((report, cost_micros))
     }
 }

@@ -1,8 +1,9 @@
 //! Sending one due reminder: claim it in the ledger (pending, committed), hand it to the
-//! channel with retries for transient errors only, then record how it ended.
+//! channel with retries for transient errors only, then record how it ended. A reminder whose
+//! earlier attempt may have reached the provider is verified with the provider first.
 
 use super::report::MessageReport;
-use crate::channel::{Channel, Message, SendError, SendErrorKind};
+use crate::channel::{Channel, Delivery, Message, SendError, SendErrorKind};
 use crate::ledger::{ContactState, Ledger, LedgerError, NewReminder};
 use crate::mask;
 use backon::{ExponentialBuilder, Retryable};
@@ -15,37 +16,62 @@ const RETRIES: usize = 2;
 /// The longest wait between two tries, whatever the provider asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// Sends `report`'s message and fills in its status. Ledger errors end the check.
+/// One due reminder and how to take it.
+pub(crate) struct Due {
+    /// The message, as reported.
+    pub report: MessageReport,
+    /// Whether it opens its cycle.
+    pub opens_cycle: bool,
+    /// Whether an earlier attempt must be verified with the provider first.
+    pub verify: bool,
+    /// The estimate, in millionths.
+    pub estimated_cost_micros: Option<i64>,
+}
+
+/// Sends one due reminder and fills in its status. Ledger errors end the check.
 pub(crate) async fn send_one(
-    mut report: MessageReport,
+    due: Due,
     channel: &dyn Channel,
     ledger: &Ledger,
-    opens_cycle: bool,
     channel_down: &AtomicBool,
     now: DateTime<Utc>,
 ) -> Result<MessageReport, LedgerError> {
+    let mut report = due.report;
     if channel_down.load(Ordering::SeqCst) {
         report.status = "skipped";
         report.error = Some(format!("channel {} is down for this check", report.channel));
         return Ok(report);
     }
-    let hash = crate::render::body_hash(&report.body);
-    let claim = NewReminder {
-        debtor_id: &report.debtor_id,
-        cycle: report.cycle,
-        seq: report.reminder,
-        opens_cycle,
-        channel: &report.channel,
-        template: &report.template,
-        recipient: &report.to,
-        body_hash: &hash,
-        total_minor: report.total_minor,
-        currency: &report.currency,
-        items: report.items.len() as u32,
+    let span = tracing::info_span!("send", debtor = %report.debtor_id, channel = %report.channel);
+    let _enter = span.enter();
+    let claimed = if due.verify {
+        ledger
+            .take_over(&report.debtor_id, report.cycle, report.reminder, now)
+            .await?
+    } else {
+        let hash = crate::render::body_hash(&report.body);
+        let claim = NewReminder {
+            debtor_id: &report.debtor_id,
+            cycle: report.cycle,
+            seq: report.reminder,
+            opens_cycle: due.opens_cycle,
+            channel: &report.channel,
+            template: &report.template,
+            recipient: &report.to,
+            body_hash: &hash,
+            total_minor: report.total_minor,
+            currency: &report.currency,
+            items: report.items.len() as u32,
+            encoding: report.encoding.as_deref(),
+            segments: report.segments,
+            estimated_cost_micros: due.estimated_cost_micros,
+            cost_currency: report.cost_currency.as_deref(),
+        };
+        ledger.claim(&claim, now).await?.map(|id| (id, now))
     };
-    let Some(id) = ledger.claim(&claim, now).await? else {
+    let Some((id, previous_attempt)) = claimed else {
         report.status = "skipped";
-        report.error = Some("already recorded by another check".into());
+        report.error = Some("already taken by another check".into());
         return Ok(report);
     };
     report.reminder_id = Some(id);
@@ -57,17 +83,38 @@ pub(crate) async fn send_one(
         subject: report.subject.clone(),
         body: report.body.clone(),
     };
-    let span = tracing::info_span!("send", debtor = %report.debtor_id, channel = %report.channel, reminder = id);
-    let _enter = span.enter();
+
+    if due.verify {
+        match channel.find_sent(&message, previous_attempt).await {
+            Ok(Some(found)) => {
+                ledger.mark_found(id, &found, previous_attempt, now).await?;
+                tracing::info!(
+                    reminder = id,
+                    "the earlier attempt reached the provider: not sent again"
+                );
+                fill_delivery(&mut report, found);
+                report.status = "sent";
+                return Ok(report);
+            }
+            Ok(None) => tracing::info!(reminder = id, "the earlier attempt never arrived: sending it now"),
+            Err(e) => {
+                ledger
+                    .mark_failed(id, "unknown", &e.message, e.code.as_deref(), false, now)
+                    .await?;
+                tracing::warn!(reminder = id, error = %e, "cannot verify an earlier attempt: not sent");
+                report.status = "unknown";
+                report.error = Some(format!("cannot verify the earlier attempt: {}", e.message));
+                return Ok(report);
+            }
+        }
+    }
+
     match send_with_retries(channel, &message).await {
         Ok(delivery) => {
-            ledger
-                .mark_sent(id, delivery.provider_id.as_deref(), delivery.segments, now)
-                .await?;
-            tracing::info!(to = %mask::address(&report.to), total = report.total_minor, "reminder sent");
+            ledger.mark_sent(id, &delivery, now).await?;
+            tracing::info!(reminder = id, to = %mask::address(&report.to), total = report.total_minor, "reminder sent");
+            fill_delivery(&mut report, delivery);
             report.status = "sent";
-            report.provider_id = delivery.provider_id;
-            report.segments = delivery.segments;
         }
         Err(e) => {
             let (status, retryable) = match e.kind {
@@ -90,9 +137,9 @@ pub(crate) async fn send_one(
             }
             if e.kind == SendErrorKind::ChannelDown {
                 channel_down.store(true, Ordering::SeqCst);
-                tracing::error!(error = %e, "channel unusable, no more sends on it in this check");
+                tracing::error!(reminder = id, error = %e, "channel unusable, no more sends on it in this check");
             } else {
-                tracing::warn!(error = %e, to = %mask::address(&report.to), "reminder not sent");
+                tracing::warn!(reminder = id, error = %e, to = %mask::address(&report.to), "reminder not sent");
             }
             report.status = status;
             report.error = Some(e.message);
@@ -102,12 +149,16 @@ pub(crate) async fn send_one(
     Ok(report)
 }
 
+fn fill_delivery(report: &mut MessageReport, delivery: Delivery) {
+    report.provider_id = delivery.provider_id;
+    report.segments = delivery.segments.or(report.segments);
+    report.price = delivery.price;
+    report.price_unit = delivery.price_unit;
+}
+
 /// One send, tried again on transient errors with exponential backoff (honouring the
 /// provider's `Retry-After`), never on any other error.
-pub async fn send_with_retries(
-    channel: &dyn Channel,
-    message: &Message,
-) -> Result<crate::channel::Delivery, SendError> {
+pub async fn send_with_retries(channel: &dyn Channel, message: &Message) -> Result<Delivery, SendError> {
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(MAX_WAIT)

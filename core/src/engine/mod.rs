@@ -192,3 +192,6 @@ pub fn address_for(medium: Medium, debtor: &Debtor, region: DefaultRegion) -> Re
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

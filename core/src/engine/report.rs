@@ -70,8 +70,18 @@ pub struct MessageReport {
     pub error_code: Option<String>,
     /// The provider's message id.
     pub provider_id: Option<String>,
-    /// SMS segments, when the channel counts them.
+    /// `GSM-7` or `UCS-2` for SMS, when the channel estimates.
+    pub encoding: Option<String>,
+    /// SMS segments: estimated before sending, then as the provider counted them.
     pub segments: Option<u32>,
+    /// Estimated cost before sending, decimal (`0.0150`).
+    pub estimated_cost: Option<String>,
+    /// Its currency (`USD`).
+    pub cost_currency: Option<String>,
+    /// The price the provider reported after sending, as written.
+    pub price: Option<String>,
+    /// Its currency.
+    pub price_unit: Option<String>,
 }
 
 /// The outcome of one check.
@@ -99,6 +109,14 @@ pub struct CheckSummary {
     pub rejected: Vec<RejectedRowReport>,
     /// Nothing sent or recorded (dry run or preview).
     pub dry_run: bool,
+    /// SMS segments of the due reminders (estimated).
+    pub segments: u64,
+    /// Their estimated cost, decimal, when the channel has a price.
+    pub estimated_cost: Option<String>,
+    /// Its currency.
+    pub cost_currency: Option<String>,
+    #[serde(skip)]
+    pub(crate) cost_micros: i64,
 }
 
 /// A rejected row in the summary.
@@ -149,6 +167,9 @@ impl std::fmt::Display for CheckSummary {
             .collect();
         if !skipped.is_empty() {
             write!(f, "; skipped: {}", skipped.join(", "))?;
+        }
+        if let (Some(cost), Some(currency)) = (&self.estimated_cost, &self.cost_currency) {
+            write!(f, "; {} segments, about {cost} {currency}", self.segments)?;
         }
         if self.cycles_closed > 0 {
             write!(f, "; {} paid up", self.cycles_closed)?;

@@ -2,7 +2,8 @@
 //! with runtime queries; every reminder is written as `pending` (and committed) before the
 //! provider is called, under a unique (debtor, cycle, seq) key.
 
-use crate::rules::{CycleHistory, History, Outcome};
+use crate::channel::Delivery;
+use crate::rules::{CycleHistory, History, Outcome, PENDING_LEASE};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
@@ -66,6 +67,14 @@ pub struct NewReminder<'a> {
     pub currency: &'a str,
     /// How many items it lists.
     pub items: u32,
+    /// `GSM-7` or `UCS-2`, when the channel estimates.
+    pub encoding: Option<&'a str>,
+    /// Segments estimated before sending.
+    pub segments: Option<u32>,
+    /// Estimated cost in millionths of `cost_currency`.
+    pub estimated_cost_micros: Option<i64>,
+    /// The currency of the estimate.
+    pub cost_currency: Option<&'a str>,
 }
 
 /// A stored reminder, for listings.
@@ -248,13 +257,16 @@ impl Ledger {
         }
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
-                 total_minor, currency, items, status, attempted_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+                 total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
+                 status, attempted_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
              ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
                  status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
                  attempts = reminders.attempts + 1, channel = excluded.channel, \
                  recipient = excluded.recipient, body_hash = excluded.body_hash, \
                  total_minor = excluded.total_minor, items = excluded.items, \
+                 encoding = excluded.encoding, segments = excluded.segments, \
+                 estimated_cost_micros = excluded.estimated_cost_micros, \
                  attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
              WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
              RETURNING id",
@@ -269,6 +281,10 @@ impl Ledger {
         .bind(r.total_minor)
         .bind(r.currency)
         .bind(i64::from(r.items))
+        .bind(r.encoding)
+        .bind(r.segments.map(i64::from))
+        .bind(r.estimated_cost_micros)
+        .bind(r.cost_currency)
         .bind(ts(now))
         .bind(ts(now))
         .fetch_optional(&mut *tx)
@@ -278,26 +294,79 @@ impl Ledger {
         Ok(id)
     }
 
-    /// Records a successful hand-over.
-    pub async fn mark_sent(
-        &self,
-        id: i64,
-        provider_id: Option<&str>,
-        segments: Option<u32>,
-        now: DateTime<Utc>,
-    ) -> Result<(), LedgerError> {
+    /// Records a successful hand-over and what the provider said.
+    pub async fn mark_sent(&self, id: i64, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), LedgerError> {
         sqlx::query(
-            "UPDATE reminders SET status = 'sent', provider_id = ?, segments = ?, sent_at = ?, updated_at = ? \
+            "UPDATE reminders SET status = 'sent', provider_id = ?, provider_status = ?, \
+                 segments = COALESCE(?, segments), price = ?, price_unit = ?, sent_at = ?, updated_at = ? \
              WHERE id = ?",
         )
-        .bind(provider_id)
-        .bind(segments.map(i64::from))
+        .bind(delivery.provider_id.as_deref())
+        .bind(delivery.provider_status.as_deref())
+        .bind(delivery.segments.map(i64::from))
+        .bind(delivery.price.as_deref())
+        .bind(delivery.price_unit.as_deref())
         .bind(ts(now))
         .bind(ts(now))
         .bind(id)
         .execute(&self.pool)
         .await
         .map_err(self.err("cannot mark a reminder sent"))?;
+        Ok(())
+    }
+
+    /// Takes over a reminder whose last attempt may have reached the provider (`unknown`, or
+    /// `pending` older than [`PENDING_LEASE`]) so that this check can verify it. Returns its
+    /// id and when it was last attempted, or `None` if another check took it first.
+    pub async fn take_over(
+        &self,
+        debtor_id: &str,
+        cycle: u32,
+        seq: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, LedgerError> {
+        let found = sqlx::query("SELECT id, attempted_at FROM reminders WHERE debtor_id = ? AND cycle = ? AND seq = ?")
+            .bind(debtor_id)
+            .bind(i64::from(cycle))
+            .bind(i64::from(seq))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err("cannot read a reminder"))?;
+        let Some(row) = found else { return Ok(None) };
+        let (id, previous): (i64, i64) = (row.get("id"), row.get("attempted_at"));
+        // The condition is checked again by the update itself: of two checks racing here,
+        // only one changes the row.
+        let taken = sqlx::query(
+            "UPDATE reminders SET status = 'pending', attempts = attempts + 1, attempted_at = ?, updated_at = ? \
+             WHERE id = ? AND (status = 'unknown' OR (status = 'pending' AND attempted_at <= ?))",
+        )
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id)
+        .bind(ts(now - PENDING_LEASE))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot take over a reminder"))?
+        .rows_affected();
+        Ok((taken == 1).then(|| (id, from_ts(previous))))
+    }
+
+    /// Records that the provider already had the message of a taken-over reminder: it is
+    /// `sent`, and its period counts from the attempt that reached the provider.
+    pub async fn mark_found(
+        &self,
+        id: i64,
+        delivery: &Delivery,
+        attempted_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.mark_sent(id, delivery, now).await?;
+        sqlx::query("UPDATE reminders SET attempted_at = ? WHERE id = ?")
+            .bind(ts(attempted_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot mark a reminder found"))?;
         Ok(())
     }
 
@@ -458,7 +527,8 @@ impl Ledger {
 
 fn outcome(status: &str, retryable: bool) -> Outcome {
     match status {
-        "pending" | "unknown" => Outcome::Unknown,
+        "pending" => Outcome::Pending,
+        "unknown" => Outcome::Unknown,
         "failed" if retryable => Outcome::FailedTransient,
         "failed" => Outcome::FailedPermanent,
         _ => Outcome::Sent,
@@ -486,6 +556,10 @@ mod tests {
             total_minor: 2500,
             currency: "XOF",
             items: 1,
+            encoding: Some("GSM-7"),
+            segments: Some(1),
+            estimated_cost_micros: Some(7_500),
+            cost_currency: Some("USD"),
         }
     }
 
@@ -509,8 +583,13 @@ mod tests {
         let t0 = at("2025-11-26T12:00:00Z");
         let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
         let h = &l.histories().await.unwrap()["C1"];
-        assert_eq!(h.open_cycle.as_ref().unwrap().last_outcome, Some(Outcome::Unknown));
-        l.mark_sent(id, Some("SM1"), Some(2), t0).await.unwrap();
+        assert_eq!(h.open_cycle.as_ref().unwrap().last_outcome, Some(Outcome::Pending));
+        let delivery = Delivery {
+            provider_id: Some("SM1".into()),
+            segments: Some(2),
+            ..Delivery::default()
+        };
+        l.mark_sent(id, &delivery, t0).await.unwrap();
         let h = &l.histories().await.unwrap()["C1"];
         let c = h.open_cycle.as_ref().unwrap();
         assert_eq!((h.last_cycle, c.number, c.sent, c.last_seq), (1, 1, 1, 1));
@@ -528,6 +607,34 @@ mod tests {
         l.close_cycle("C1", 1, t0).await.unwrap();
         let h = &l.histories().await.unwrap()["C1"];
         assert_eq!((h.last_cycle, h.open_cycle.clone()), (1, None));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_reminder_is_taken_over_once_and_a_fresh_pending_one_not_at_all() {
+        let (_dir, l) = ledger().await;
+        let t0 = at("2025-11-26T12:00:00Z");
+        let t1 = at("2025-11-26T18:00:00Z");
+        let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+        // Pending within the lease: nobody takes it over.
+        assert_eq!(
+            l.take_over("C1", 1, 1, t0 + chrono::Duration::minutes(5))
+                .await
+                .unwrap(),
+            None
+        );
+        l.mark_failed(id, "unknown", "timeout", None, false, t0).await.unwrap();
+        assert_eq!(l.take_over("C1", 1, 1, t1).await.unwrap(), Some((id, t0)));
+        assert_eq!(
+            l.take_over("C1", 1, 1, t1).await.unwrap(),
+            None,
+            "only one check verifies it"
+        );
+        l.mark_found(id, &Delivery::default(), t0, t1).await.unwrap();
+        let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
+        assert_eq!(
+            (c.last_outcome, c.last_sent_at, c.sent),
+            (Some(Outcome::Sent), Some(t0), 1)
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,203 @@
+//! The engine with a scripted channel: what reaches the provider when sends fail in each way.
+
+use super::{Engine, Mode};
+use crate::channel::{Channel, Delivery, Medium, Message, SendError, SendErrorKind};
+use crate::config::Config;
+use crate::debt::tests::item;
+use crate::ledger::Ledger;
+use crate::registry::Channels;
+use crate::source::{Source, SourceBatch, SourceError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+struct Book(Vec<crate::DebtItem>);
+
+#[async_trait]
+impl Source for Book {
+    fn describe(&self) -> String {
+        "test book".into()
+    }
+    async fn load(&self) -> Result<SourceBatch, SourceError> {
+        Ok(SourceBatch {
+            items: self.0.clone(),
+            rejected: Vec::new(),
+        })
+    }
+}
+
+/// A channel that answers from a script and remembers what it was asked.
+#[derive(Default)]
+struct Scripted {
+    /// Answers to `send`, in order; `Ok` once the script is used up.
+    sends: Mutex<Vec<Result<(), SendErrorKind>>>,
+    /// Answer to `find_sent`.
+    found: Mutex<Option<bool>>,
+    delivered: Mutex<Vec<String>>,
+    attempts: Mutex<usize>,
+    lookups: Mutex<usize>,
+}
+
+#[async_trait]
+impl Channel for Scripted {
+    fn medium(&self) -> Medium {
+        Medium::Sms
+    }
+    async fn send(&self, m: &Message) -> Result<Delivery, SendError> {
+        *self.attempts.lock().unwrap() += 1;
+        let next = {
+            let mut script = self.sends.lock().unwrap();
+            if script.is_empty() { Ok(()) } else { script.remove(0) }
+        };
+        match next {
+            Ok(()) => {
+                self.delivered.lock().unwrap().push(m.to.clone());
+                Ok(Delivery {
+                    provider_id: Some("P1".into()),
+                    ..Delivery::default()
+                })
+            }
+            Err(kind) => Err(SendError::new(kind, format!("scripted {kind:?}"))),
+        }
+    }
+    async fn find_sent(&self, _: &Message, _: DateTime<Utc>) -> Result<Option<Delivery>, SendError> {
+        *self.lookups.lock().unwrap() += 1;
+        match *self.found.lock().unwrap() {
+            Some(true) => Ok(Some(Delivery {
+                provider_id: Some("P0".into()),
+                ..Delivery::default()
+            })),
+            Some(false) => Ok(None),
+            None => Err(SendError::new(SendErrorKind::Ambiguous, "cannot ask")),
+        }
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+async fn setup(channel: Arc<Scripted>) -> (tempfile::TempDir, Engine, Ledger) {
+    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
+    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
+    let mut channels = Channels::new();
+    channels.insert("sms".into(), channel);
+    let book = Book(vec![item("C1", "F-1", "2025-11-20", 2500, 0)]);
+    let engine = Engine::new(config, Box::new(book), channels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+    (dir, engine, ledger)
+}
+
+async fn tick(engine: &Engine, ledger: &Ledger, now: &str) -> Vec<&'static str> {
+    let mut statuses = Vec::new();
+    engine
+        .check(at(now), Mode::Send, Some(ledger), &mut |m| statuses.push(m.status))
+        .await
+        .unwrap();
+    statuses
+}
+
+#[tokio::test]
+async fn an_ambiguous_send_that_arrived_is_never_sent_again() {
+    let channel = Arc::new(Scripted::default());
+    channel.sends.lock().unwrap().push(Err(SendErrorKind::Ambiguous));
+    *channel.found.lock().unwrap() = Some(true);
+    let (_dir, engine, ledger) = setup(channel.clone()).await;
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T00:00:00Z").await, ["unknown"]);
+    assert_eq!(
+        tick(&engine, &ledger, "2025-12-01T06:00:00Z").await,
+        ["sent"],
+        "found at the provider"
+    );
+    assert_eq!(*channel.attempts.lock().unwrap(), 1, "one request only");
+    assert_eq!(*channel.lookups.lock().unwrap(), 1);
+    // The period counts from the attempt that arrived (00:00), not from the lookup.
+    assert!(tick(&engine, &ledger, "2025-12-03T23:00:00Z").await.is_empty());
+    assert_eq!(tick(&engine, &ledger, "2025-12-04T00:00:00Z").await, ["sent"]);
+}
+
+#[tokio::test]
+async fn an_ambiguous_send_that_never_arrived_is_sent_under_the_same_key() {
+    let channel = Arc::new(Scripted::default());
+    channel.sends.lock().unwrap().push(Err(SendErrorKind::Ambiguous));
+    *channel.found.lock().unwrap() = Some(false);
+    let (_dir, engine, ledger) = setup(channel.clone()).await;
+    tick(&engine, &ledger, "2025-12-01T00:00:00Z").await;
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T06:00:00Z").await, ["sent"]);
+    assert_eq!(channel.delivered.lock().unwrap().len(), 1);
+    let rows = ledger.reminders_of("C1").await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| (r.seq, r.status.as_str())).collect::<Vec<_>>(),
+        [(1, "sent")]
+    );
+}
+
+#[tokio::test]
+async fn when_the_provider_cannot_be_asked_nothing_is_sent() {
+    let channel = Arc::new(Scripted::default());
+    channel.sends.lock().unwrap().push(Err(SendErrorKind::Ambiguous));
+    let (_dir, engine, ledger) = setup(channel.clone()).await;
+    tick(&engine, &ledger, "2025-12-01T00:00:00Z").await;
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T06:00:00Z").await, ["unknown"]);
+    assert_eq!(*channel.attempts.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn permanent_failures_flag_the_address_and_are_not_retried() {
+    for (kind, skip) in [
+        (SendErrorKind::InvalidAddress, "no_valid_address"),
+        (SendErrorKind::OptedOut, "opted_out"),
+    ] {
+        let channel = Arc::new(Scripted::default());
+        channel.sends.lock().unwrap().push(Err(kind));
+        let (_dir, engine, ledger) = setup(channel.clone()).await;
+        assert_eq!(tick(&engine, &ledger, "2025-12-01T00:00:00Z").await, ["failed"]);
+        assert!(tick(&engine, &ledger, "2025-12-05T00:00:00Z").await.is_empty());
+        assert_eq!(*channel.attempts.lock().unwrap(), 1, "{kind:?}");
+        let (status, _) = engine
+            .status(at("2025-12-05T00:00:00Z"), Some(&ledger), None)
+            .await
+            .unwrap();
+        assert_eq!(status[0].state, skip);
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_then_left_for_the_next_check() {
+    let channel = Arc::new(Scripted::default());
+    channel.sends.lock().unwrap().extend([Err(SendErrorKind::Transient); 3]);
+    let (_dir, engine, ledger) = setup(channel.clone()).await;
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T00:00:00Z").await, ["failed"]);
+    assert_eq!(*channel.attempts.lock().unwrap(), 3, "one try and two retries");
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T06:00:00Z").await, ["sent"]);
+    let rows = ledger.reminders_of("C1").await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| (r.seq, r.status.as_str())).collect::<Vec<_>>(),
+        [(1, "sent")]
+    );
+}
+
+#[tokio::test]
+async fn a_channel_down_stops_sending_for_the_check() {
+    let channel = Arc::new(Scripted::default());
+    channel.sends.lock().unwrap().push(Err(SendErrorKind::ChannelDown));
+    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
+    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
+    let mut channels = Channels::new();
+    channels.insert("sms".into(), channel.clone() as Arc<dyn Channel>);
+    let book = Book(vec![
+        item("C1", "F-1", "2025-11-20", 1, 0),
+        item("C2", "F-2", "2025-11-20", 1, 0),
+    ]);
+    let engine = Engine::new(config, Box::new(book), channels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+    assert_eq!(
+        tick(&engine, &ledger, "2025-12-01T00:00:00Z").await,
+        ["failed", "skipped"]
+    );
+    assert_eq!(*channel.attempts.lock().unwrap(), 1, "no retry storm");
+    assert_eq!(tick(&engine, &ledger, "2025-12-01T06:00:00Z").await, ["sent", "sent"]);
+}
