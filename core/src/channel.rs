@@ -48,6 +48,8 @@ pub struct Message {
     pub subject: Option<String>,
     /// The text body.
     pub body: String,
+    /// The HTML body, for email.
+    pub html: Option<String>,
 }
 
 /// What the channel knows after a successful hand-over.

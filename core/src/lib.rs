@@ -23,6 +23,8 @@ pub mod schedule;
 pub mod secret;
 pub mod source;
 pub mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use channel::{Channel, Delivery, Estimate, Medium, Message, SendError, SendErrorKind};
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};

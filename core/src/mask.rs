@@ -15,8 +15,33 @@ pub fn address(addr: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// A connection URL without its password: `postgres://app:***@db:5432/rappel`.
+pub fn url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            super::url("postgres://app:s3cret@db:5432/rappel?sslmode=require"),
+            "postgres://app:***@db:5432/rappel?sslmode=require"
+        );
+        assert_eq!(super::url("postgres://db/rappel"), "postgres://db/rappel");
+        assert_eq!(super::url("postgres://a:b@c@h/x"), "postgres://a:***@h/x");
+    }
+
     #[test]
     fn masks_phones_and_emails() {
         assert_eq!(super::address("+221771234567"), "+221771…67");

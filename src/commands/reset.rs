@@ -8,7 +8,7 @@ use std::process::ExitCode;
 pub async fn run(cli: &Cli, debtor: Option<&str>, all: bool) -> anyhow::Result<ExitCode> {
     let config = app::load_config(&cli.config)?;
     let path = config.resolve(&config.state.path);
-    let ledger = rappel_core::ledger::Ledger::open_sqlite(&path).await?;
+    let ledger = rappel_core::ledger::Ledger::open(config.state.url.as_deref(), &path).await?;
     let target = if all { None } else { debtor };
     let removed = ledger.reset(target).await?;
     ledger.close().await;

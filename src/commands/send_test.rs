@@ -39,6 +39,7 @@ pub async fn run(cli: &Cli, channel_name: &str, to: &str, body: Option<&str>) ->
         to: to.clone(),
         subject: (channel.medium() == Medium::Email).then(|| "rappel test".to_string()),
         body,
+        html: None,
     };
     match send_with_retries(channel.as_ref(), &message).await {
         Ok(d) => {

@@ -107,12 +107,16 @@ impl Default for RulesConfig {
 pub struct StateConfig {
     /// The SQLite file, created with its tables on first use.
     pub path: PathBuf,
+    /// A PostgreSQL URL (`postgres://user:pass@host/db`): the ledger lives there instead of
+    /// `path`, and several rappel processes may share it.
+    pub url: Option<String>,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
         Self {
             path: "rappel.db".into(),
+            url: None,
         }
     }
 }
@@ -320,6 +324,11 @@ impl Config {
         }
         if self.rules.period_days == 0 {
             errors.push(ConfigError::new("rules.period_days", "must be at least 1 day"));
+        }
+        if let Some(url) = &self.state.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors.push(ConfigError::new("state.url", "expected a postgres:// URL"));
         }
         if self.engine.locale.trim().is_empty() {
             errors.push(ConfigError::new("engine.locale", "must name a language, e.g. \"fr\""));

@@ -114,7 +114,7 @@ impl Engine {
                     opens_cycle,
                     verify,
                 } => {
-                    let (report, estimated_cost_micros) = self.plan_message(&eval, cycle, seq, at.today, mode)?;
+                    let (report, html, estimated_cost_micros) = self.plan_message(&eval, cycle, seq, at.today, mode)?;
                     if let Some(cost) = estimated_cost_micros {
                         summary.cost_micros += cost;
                         summary.cost_currency.clone_from(&report.cost_currency);
@@ -125,6 +125,7 @@ impl Engine {
                         opens_cycle,
                         verify,
                         estimated_cost_micros,
+                        html,
                     });
                 }
             }
@@ -187,7 +188,7 @@ impl Engine {
         seq: u32,
         today: chrono::NaiveDate,
         mode: Mode,
-    ) -> Result<(MessageReport, Option<i64>), RenderError> {
+    ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
         let debtor = eval.debtor;
         let data = ReminderData::new(debtor, &eval.overdue, today, seq, self.renderer.locale());
         let rendered = self.renderer.render_reminder(self.channel.medium(), &data)?;
@@ -204,7 +205,7 @@ impl Engine {
             cost_currency: estimate.as_ref().and_then(|e| e.cost_currency.clone()),
             // What leaves is what the channel will send (e.g. transliterated for GSM-7).
             body: estimate.map(|e| e.body).unwrap_or(rendered.body),
-            subject: rendered.subject,
+            subject: rendered.subject.clone(),
             template: rendered.template,
             items: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
             total_minor: eval.overdue_minor,
@@ -223,6 +224,6 @@ impl Engine {
             price: None,
             price_unit: None,
         };
-        Ok((report, cost_micros))
+        Ok((report, rendered.html, cost_micros))
     }
 }

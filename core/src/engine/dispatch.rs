@@ -26,6 +26,8 @@ pub(crate) struct Due {
     pub verify: bool,
     /// The estimate, in millionths.
     pub estimated_cost_micros: Option<i64>,
+    /// The HTML body, for email.
+    pub html: Option<String>,
 }
 
 /// Sends one due reminder and fills in its status. Ledger errors end the check.
@@ -37,6 +39,7 @@ pub(crate) async fn send_one(
     now: DateTime<Utc>,
 ) -> Result<MessageReport, LedgerError> {
     let mut report = due.report;
+    let html = due.html;
     if channel_down.load(Ordering::SeqCst) {
         report.status = "skipped";
         report.error = Some(format!("channel {} is down for this check", report.channel));
@@ -82,6 +85,7 @@ pub(crate) async fn send_one(
         to: report.to.clone(),
         subject: report.subject.clone(),
         body: report.body.clone(),
+        html,
     };
 
     if due.verify {

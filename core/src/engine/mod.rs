@@ -161,12 +161,13 @@ impl Engine {
 
     /// Opens the ledger named in `[state]`.
     pub async fn open_ledger(&self) -> Result<Ledger, crate::ledger::LedgerError> {
-        Ledger::open_sqlite(&self.config.resolve(&self.config.state.path)).await
+        let state = &self.config.state;
+        Ledger::open(state.url.as_deref(), &self.config.resolve(&state.path)).await
     }
 
     /// Opens the ledger only if its file exists: reading commands must not create one.
     pub async fn open_ledger_if_exists(&self) -> Result<Option<Ledger>, crate::ledger::LedgerError> {
-        if self.config.resolve(&self.config.state.path).exists() {
+        if self.config.state.url.is_some() || self.config.resolve(&self.config.state.path).exists() {
             self.open_ledger().await.map(Some)
         } else {
             Ok(None)

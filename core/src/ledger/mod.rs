@@ -5,10 +5,13 @@
 use crate::channel::Delivery;
 use crate::rules::{CycleHistory, History, Outcome, PENDING_LEASE};
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Executor, Row};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// A ledger that cannot be opened, read or written.
@@ -103,8 +106,43 @@ pub struct ReminderRow {
 /// The ledger.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    pool: SqlitePool,
+    pool: AnyPool,
     path: String,
+}
+
+async fn connect(url: &str, shown: &str, sqlite: bool) -> Result<AnyPool, LedgerError> {
+    sqlx::any::install_default_drivers();
+    let err = |what| {
+        move |e: sqlx::Error| LedgerError {
+            path: shown.to_string(),
+            what,
+            source: Box::new(e),
+        }
+    };
+    let options = AnyConnectOptions::from_str(url).map_err(err("is not a valid database URL"))?;
+    let mut pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30));
+    if sqlite {
+        // WAL lets readers work while a check writes; the busy timeout makes concurrent
+        // processes wait for each other instead of failing.
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL")
+                    .await
+                    .map(|_| ())
+            })
+        });
+    }
+    pool.connect_with(options).await.map_err(err("cannot connect"))
+}
+
+async fn run_migrations(migrator: Migrator, pool: &AnyPool, shown: &str) -> Result<(), LedgerError> {
+    migrator.run(pool).await.map_err(|e| LedgerError {
+        path: shown.to_string(),
+        what: "cannot apply migrations",
+        source: Box::new(e),
+    })
 }
 
 fn ts(t: DateTime<Utc>) -> i64 {
@@ -116,17 +154,18 @@ fn from_ts(secs: i64) -> DateTime<Utc> {
 }
 
 impl Ledger {
+    /// Opens the ledger `[state]` names: Postgres when `url` is set, else the SQLite file
+    /// at `path` (resolved by the caller).
+    pub async fn open(url: Option<&str>, path: &Path) -> Result<Self, LedgerError> {
+        match url {
+            Some(url) => Self::open_postgres(url).await,
+            None => Self::open_sqlite(path).await,
+        }
+    }
+
     /// Opens (creating if needed) the SQLite ledger at `path` and brings its tables up to date.
     pub async fn open_sqlite(path: &Path) -> Result<Self, LedgerError> {
         let shown = path.display().to_string();
-        let err = |what| {
-            let shown = shown.clone();
-            move |e: sqlx::Error| LedgerError {
-                path: shown,
-                what,
-                source: Box::new(e),
-            }
-        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| LedgerError {
                 path: shown.clone(),
@@ -134,24 +173,21 @@ impl Ledger {
                 source: Box::new(e),
             })?;
         }
-        let options = SqliteConnectOptions::new()
+        let url = SqliteConnectOptions::new()
             .filename(PathBuf::from(path))
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(err("cannot open"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| LedgerError {
-                path: shown.clone(),
-                what: "cannot apply migrations",
-                source: Box::new(e),
-            })?;
+            .to_url_lossy();
+        let pool = connect(url.as_str(), &shown, true).await?;
+        run_migrations(sqlx::migrate!("migrations/sqlite"), &pool, &shown).await?;
+        Ok(Self { pool, path: shown })
+    }
+
+    /// Opens the Postgres ledger at `url` and brings its tables up to date. Several
+    /// processes may share it: the unique reminder key keeps every send single.
+    pub async fn open_postgres(url: &str) -> Result<Self, LedgerError> {
+        let shown = crate::mask::url(url);
+        let pool = connect(url, &shown, false).await?;
+        run_migrations(sqlx::migrate!("migrations/postgres"), &pool, &shown).await?;
         Ok(Self { pool, path: shown })
     }
 
@@ -247,7 +283,7 @@ impl Ledger {
             .await
             .map_err(self.err("cannot start a transaction"))?;
         if r.opens_cycle {
-            sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(r.debtor_id)
                 .bind(i64::from(r.cycle))
                 .bind(ts(now))
@@ -259,7 +295,7 @@ impl Ledger {
             "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
                  total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
                  status, attempted_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending', $15, $16) \
              ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
                  status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
                  attempts = reminders.attempts + 1, channel = excluded.channel, \
@@ -297,9 +333,9 @@ impl Ledger {
     /// Records a successful hand-over and what the provider said.
     pub async fn mark_sent(&self, id: i64, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), LedgerError> {
         sqlx::query(
-            "UPDATE reminders SET status = 'sent', provider_id = ?, provider_status = ?, \
-                 segments = COALESCE(?, segments), price = ?, price_unit = ?, sent_at = ?, updated_at = ? \
-             WHERE id = ?",
+            "UPDATE reminders SET status = 'sent', provider_id = $1, provider_status = $2, \
+                 segments = COALESCE($3, segments), price = $4, price_unit = $5, sent_at = $6, updated_at = $7 \
+             WHERE id = $8",
         )
         .bind(delivery.provider_id.as_deref())
         .bind(delivery.provider_status.as_deref())
@@ -325,20 +361,21 @@ impl Ledger {
         seq: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<(i64, DateTime<Utc>)>, LedgerError> {
-        let found = sqlx::query("SELECT id, attempted_at FROM reminders WHERE debtor_id = ? AND cycle = ? AND seq = ?")
-            .bind(debtor_id)
-            .bind(i64::from(cycle))
-            .bind(i64::from(seq))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.err("cannot read a reminder"))?;
+        let found =
+            sqlx::query("SELECT id, attempted_at FROM reminders WHERE debtor_id = $1 AND cycle = $2 AND seq = $3")
+                .bind(debtor_id)
+                .bind(i64::from(cycle))
+                .bind(i64::from(seq))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.err("cannot read a reminder"))?;
         let Some(row) = found else { return Ok(None) };
         let (id, previous): (i64, i64) = (row.get("id"), row.get("attempted_at"));
         // The condition is checked again by the update itself: of two checks racing here,
         // only one changes the row.
         let taken = sqlx::query(
-            "UPDATE reminders SET status = 'pending', attempts = attempts + 1, attempted_at = ?, updated_at = ? \
-             WHERE id = ? AND (status = 'unknown' OR (status = 'pending' AND attempted_at <= ?))",
+            "UPDATE reminders SET status = 'pending', attempts = attempts + 1, attempted_at = $1, updated_at = $2 \
+             WHERE id = $3 AND (status = 'unknown' OR (status = 'pending' AND attempted_at <= $4))",
         )
         .bind(ts(now))
         .bind(ts(now))
@@ -361,7 +398,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         self.mark_sent(id, delivery, now).await?;
-        sqlx::query("UPDATE reminders SET attempted_at = ? WHERE id = ?")
+        sqlx::query("UPDATE reminders SET attempted_at = $1 WHERE id = $2")
             .bind(ts(attempted_at))
             .bind(id)
             .execute(&self.pool)
@@ -381,7 +418,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         sqlx::query(
-            "UPDATE reminders SET status = ?, error = ?, error_code = ?, retryable = ?, updated_at = ? WHERE id = ?",
+            "UPDATE reminders SET status = $1, error = $2, error_code = $3, retryable = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(status)
         .bind(error)
@@ -397,7 +434,7 @@ impl Ledger {
 
     /// Closes a debtor's open cycle: its balance is paid.
     pub async fn close_cycle(&self, debtor_id: &str, number: u32, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        sqlx::query("UPDATE cycles SET closed_at = ? WHERE debtor_id = ? AND number = ? AND closed_at IS NULL")
+        sqlx::query("UPDATE cycles SET closed_at = $1 WHERE debtor_id = $2 AND number = $3 AND closed_at IS NULL")
             .bind(ts(now))
             .bind(debtor_id)
             .bind(i64::from(number))
@@ -417,7 +454,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         sqlx::query(
-            "INSERT INTO contacts (address, state, debtor_id, reason, updated_at) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO contacts (address, state, debtor_id, reason, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (address, state) DO UPDATE SET reason = excluded.reason, updated_at = excluded.updated_at",
         )
         .bind(address)
@@ -442,11 +479,11 @@ impl Ledger {
             .map_err(self.err("cannot start a transaction"))?;
         let removed = match debtor_id {
             Some(id) => {
-                let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = ?")
+                let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await;
-                sqlx::query("DELETE FROM cycles WHERE debtor_id = ?")
+                sqlx::query("DELETE FROM cycles WHERE debtor_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await
@@ -471,16 +508,18 @@ impl Ledger {
     /// Records one finished check.
     pub async fn record_check(&self, at: DateTime<Utc>, counts: [u64; 5]) -> Result<(), LedgerError> {
         let [due, sent, failed, skipped, rejected] = counts.map(|n| n as i64);
-        sqlx::query("INSERT INTO checks (at, debtors_due, sent, failed, skipped, rejected) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(ts(at))
-            .bind(due)
-            .bind(sent)
-            .bind(failed)
-            .bind(skipped)
-            .bind(rejected)
-            .execute(&self.pool)
-            .await
-            .map_err(self.err("cannot record the check"))?;
+        sqlx::query(
+            "INSERT INTO checks (at, debtors_due, sent, failed, skipped, rejected) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ts(at))
+        .bind(due)
+        .bind(sent)
+        .bind(failed)
+        .bind(skipped)
+        .bind(rejected)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot record the check"))?;
         Ok(())
     }
 
@@ -497,7 +536,7 @@ impl Ledger {
     pub async fn reminders_of(&self, debtor_id: &str) -> Result<Vec<ReminderRow>, LedgerError> {
         let rows = sqlx::query(
             "SELECT id, debtor_id, cycle, seq, channel, recipient, status, error, attempted_at \
-             FROM reminders WHERE debtor_id = ? ORDER BY cycle, seq",
+             FROM reminders WHERE debtor_id = $1 ORDER BY cycle, seq",
         )
         .bind(debtor_id)
         .fetch_all(&self.pool)
@@ -563,103 +602,115 @@ mod tests {
         }
     }
 
-    async fn ledger() -> (tempfile::TempDir, Ledger) {
+    /// The ledger on every backend this machine has: SQLite always, Postgres when
+    /// `RAPPEL_TEST_DATABASE_URL` is set (required under CI), each in its own schema.
+    async fn ledgers() -> Vec<(Box<dyn std::any::Any>, Ledger)> {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open_sqlite(&dir.path().join("sub/rappel.db")).await.unwrap();
-        (dir, ledger)
+        let sqlite = Ledger::open_sqlite(&dir.path().join("sub/rappel.db")).await.unwrap();
+        let mut out: Vec<(Box<dyn std::any::Any>, Ledger)> = vec![(Box::new(dir), sqlite)];
+        if let Some(db) = crate::testing::postgres_schema().await {
+            let ledger = Ledger::open_postgres(&db.url).await.unwrap();
+            out.push((Box::new(db), ledger));
+        }
+        out
     }
 
     #[tokio::test]
     async fn the_same_reminder_cannot_be_claimed_twice() {
-        let (_dir, l) = ledger().await;
-        let now = at("2025-11-26T12:00:00Z");
-        assert!(l.claim(&reminder(1, 1), now).await.unwrap().is_some());
-        assert_eq!(l.claim(&reminder(1, 1), now).await.unwrap(), None);
+        for (_guard, l) in ledgers().await {
+            let now = at("2025-11-26T12:00:00Z");
+            assert!(l.claim(&reminder(1, 1), now).await.unwrap().is_some());
+            assert_eq!(l.claim(&reminder(1, 1), now).await.unwrap(), None);
+        }
     }
 
     #[tokio::test]
     async fn history_follows_the_reminders() {
-        let (_dir, l) = ledger().await;
-        let t0 = at("2025-11-26T12:00:00Z");
-        let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
-        let h = &l.histories().await.unwrap()["C1"];
-        assert_eq!(h.open_cycle.as_ref().unwrap().last_outcome, Some(Outcome::Pending));
-        let delivery = Delivery {
-            provider_id: Some("SM1".into()),
-            segments: Some(2),
-            ..Delivery::default()
-        };
-        l.mark_sent(id, &delivery, t0).await.unwrap();
-        let h = &l.histories().await.unwrap()["C1"];
-        let c = h.open_cycle.as_ref().unwrap();
-        assert_eq!((h.last_cycle, c.number, c.sent, c.last_seq), (1, 1, 1, 1));
-        assert_eq!(c.last_sent_at, Some(t0));
+        for (_guard, l) in ledgers().await {
+            let t0 = at("2025-11-26T12:00:00Z");
+            let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+            let h = &l.histories().await.unwrap()["C1"];
+            assert_eq!(h.open_cycle.as_ref().unwrap().last_outcome, Some(Outcome::Pending));
+            let delivery = Delivery {
+                provider_id: Some("SM1".into()),
+                segments: Some(2),
+                ..Delivery::default()
+            };
+            l.mark_sent(id, &delivery, t0).await.unwrap();
+            let h = &l.histories().await.unwrap()["C1"];
+            let c = h.open_cycle.as_ref().unwrap();
+            assert_eq!((h.last_cycle, c.number, c.sent, c.last_seq), (1, 1, 1, 1));
+            assert_eq!(c.last_sent_at, Some(t0));
 
-        let id = l.claim(&reminder(1, 2), t0).await.unwrap().unwrap();
-        l.mark_failed(id, "failed", "HTTP 503", None, true, t0).await.unwrap();
-        let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
-        assert_eq!(c.last_outcome, Some(Outcome::FailedTransient));
-        assert_eq!(c.last_sent_at, Some(t0));
-        // A transient failure is taken over again under the same key; a sent one is not.
-        assert_eq!(l.claim(&reminder(1, 2), t0).await.unwrap(), Some(id));
-        assert_eq!(l.claim(&reminder(1, 1), t0).await.unwrap(), None);
+            let id = l.claim(&reminder(1, 2), t0).await.unwrap().unwrap();
+            l.mark_failed(id, "failed", "HTTP 503", None, true, t0).await.unwrap();
+            let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
+            assert_eq!(c.last_outcome, Some(Outcome::FailedTransient));
+            assert_eq!(c.last_sent_at, Some(t0));
+            // A transient failure is taken over again under the same key; a sent one is not.
+            assert_eq!(l.claim(&reminder(1, 2), t0).await.unwrap(), Some(id));
+            assert_eq!(l.claim(&reminder(1, 1), t0).await.unwrap(), None);
 
-        l.close_cycle("C1", 1, t0).await.unwrap();
-        let h = &l.histories().await.unwrap()["C1"];
-        assert_eq!((h.last_cycle, h.open_cycle.clone()), (1, None));
+            l.close_cycle("C1", 1, t0).await.unwrap();
+            let h = &l.histories().await.unwrap()["C1"];
+            assert_eq!((h.last_cycle, h.open_cycle.clone()), (1, None));
+        }
     }
 
     #[tokio::test]
     async fn an_unknown_reminder_is_taken_over_once_and_a_fresh_pending_one_not_at_all() {
-        let (_dir, l) = ledger().await;
-        let t0 = at("2025-11-26T12:00:00Z");
-        let t1 = at("2025-11-26T18:00:00Z");
-        let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
-        // Pending within the lease: nobody takes it over.
-        assert_eq!(
-            l.take_over("C1", 1, 1, t0 + chrono::Duration::minutes(5))
-                .await
-                .unwrap(),
-            None
-        );
-        l.mark_failed(id, "unknown", "timeout", None, false, t0).await.unwrap();
-        assert_eq!(l.take_over("C1", 1, 1, t1).await.unwrap(), Some((id, t0)));
-        assert_eq!(
-            l.take_over("C1", 1, 1, t1).await.unwrap(),
-            None,
-            "only one check verifies it"
-        );
-        l.mark_found(id, &Delivery::default(), t0, t1).await.unwrap();
-        let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
-        assert_eq!(
-            (c.last_outcome, c.last_sent_at, c.sent),
-            (Some(Outcome::Sent), Some(t0), 1)
-        );
+        for (_guard, l) in ledgers().await {
+            let t0 = at("2025-11-26T12:00:00Z");
+            let t1 = at("2025-11-26T18:00:00Z");
+            let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+            // Pending within the lease: nobody takes it over.
+            assert_eq!(
+                l.take_over("C1", 1, 1, t0 + chrono::Duration::minutes(5))
+                    .await
+                    .unwrap(),
+                None
+            );
+            l.mark_failed(id, "unknown", "timeout", None, false, t0).await.unwrap();
+            assert_eq!(l.take_over("C1", 1, 1, t1).await.unwrap(), Some((id, t0)));
+            assert_eq!(
+                l.take_over("C1", 1, 1, t1).await.unwrap(),
+                None,
+                "only one check verifies it"
+            );
+            l.mark_found(id, &Delivery::default(), t0, t1).await.unwrap();
+            let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
+            assert_eq!(
+                (c.last_outcome, c.last_sent_at, c.sent),
+                (Some(Outcome::Sent), Some(t0), 1)
+            );
+        }
     }
 
     #[tokio::test]
     async fn reset_forgets_reminders_but_not_opt_outs() {
-        let (_dir, l) = ledger().await;
-        let t0 = at("2025-11-26T12:00:00Z");
-        l.claim(&reminder(1, 1), t0).await.unwrap();
-        l.flag_contact("+221771234567", ContactState::OptedOut, Some("C1"), "STOP", t0)
-            .await
-            .unwrap();
-        assert_eq!(l.reset(Some("C1")).await.unwrap(), 1);
-        assert!(l.histories().await.unwrap().is_empty());
-        assert_eq!(
-            l.contact_flags().await.unwrap()["+221771234567"],
-            vec![ContactState::OptedOut]
-        );
+        for (_guard, l) in ledgers().await {
+            let t0 = at("2025-11-26T12:00:00Z");
+            l.claim(&reminder(1, 1), t0).await.unwrap();
+            l.flag_contact("+221771234567", ContactState::OptedOut, Some("C1"), "STOP", t0)
+                .await
+                .unwrap();
+            assert_eq!(l.reset(Some("C1")).await.unwrap(), 1);
+            assert!(l.histories().await.unwrap().is_empty());
+            assert_eq!(
+                l.contact_flags().await.unwrap()["+221771234567"],
+                vec![ContactState::OptedOut]
+            );
+        }
     }
 
     #[tokio::test]
     async fn checks_are_recorded() {
-        let (_dir, l) = ledger().await;
-        assert_eq!(l.last_check().await.unwrap(), None);
-        l.record_check(at("2025-11-26T12:00:00Z"), [1, 1, 0, 0, 0])
-            .await
-            .unwrap();
-        assert_eq!(l.last_check().await.unwrap(), Some(at("2025-11-26T12:00:00Z")));
+        for (_guard, l) in ledgers().await {
+            assert_eq!(l.last_check().await.unwrap(), None);
+            l.record_check(at("2025-11-26T12:00:00Z"), [1, 1, 0, 0, 0])
+                .await
+                .unwrap();
+            assert_eq!(l.last_check().await.unwrap(), Some(at("2025-11-26T12:00:00Z")));
+        }
     }
 }

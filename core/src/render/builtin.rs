@@ -35,4 +35,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "en/email/reminder.subject",
         include_str!("../../../templates/en/email/reminder.subject.hbs"),
     ),
+    (
+        "fr/email/reminder.html",
+        include_str!("../../../templates/fr/email/reminder.html.hbs"),
+    ),
+    (
+        "en/email/reminder.html",
+        include_str!("../../../templates/en/email/reminder.html.hbs"),
+    ),
 ];

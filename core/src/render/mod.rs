@@ -139,12 +139,38 @@ pub struct Rendered {
     pub subject: Option<String>,
     /// The body, trailing whitespace removed.
     pub body: String,
+    /// The HTML body, for email when a `reminder.html` template exists.
+    pub html: Option<String>,
 }
 
-/// The template registry, built once.
+/// The template registries, built once: plain text without escaping, and HTML (templates
+/// named `*.html.hbs`) where every value is HTML-escaped.
 pub struct Renderer {
     hbs: Handlebars<'static>,
+    html: Handlebars<'static>,
     locale: String,
+}
+
+fn registry(locale: &str, escape: bool) -> Handlebars<'static> {
+    let mut hbs = Handlebars::new();
+    hbs.set_strict_mode(true);
+    if !escape {
+        hbs.register_escape_fn(handlebars::no_escape);
+    }
+    hbs.register_helper(
+        "money",
+        Box::new(helpers::Money {
+            locale: locale.to_string(),
+        }),
+    );
+    hbs.register_helper(
+        "plural",
+        Box::new(helpers::Plural {
+            locale: locale.to_string(),
+        }),
+    );
+    hbs.register_helper("date", Box::new(helpers::date));
+    hbs
 }
 
 impl std::fmt::Debug for Renderer {
@@ -159,31 +185,75 @@ impl Renderer {
     /// Registers the built-in templates, then every `*.hbs` under `dir` (which replace
     /// built-ins of the same name), with the helpers for `locale`.
     pub fn new(locale: &str, dir: Option<&Path>) -> Result<Self, TemplateError> {
-        let mut hbs = Handlebars::new();
-        hbs.set_strict_mode(true);
-        hbs.register_escape_fn(handlebars::no_escape);
-        hbs.register_helper(
-            "money",
-            Box::new(helpers::Money {
-                locale: locale.to_string(),
-            }),
-        );
-        hbs.register_helper(
-            "plural",
-            Box::new(helpers::Plural {
-                locale: locale.to_string(),
-            }),
-        );
-        hbs.register_helper("date", Box::new(helpers::date));
+        let mut renderer = Self {
+            hbs: registry(locale, false),
+            html: registry(locale, true),
+            locale: locale.to_string(),
+        };
         for (name, source) in builtin::TEMPLATES {
-            register(&mut hbs, name, source, name)?;
+            renderer.register(name, source, name)?;
         }
         if let Some(dir) = dir {
-            register_dir(&mut hbs, dir, dir)?;
+            renderer.register_dir(dir, dir)?;
         }
-        Ok(Self {
-            hbs,
-            locale: locale.to_string(),
+        Ok(renderer)
+    }
+
+    fn register(&mut self, name: &str, source: &str, shown: &str) -> Result<(), TemplateError> {
+        let target = if name.ends_with(".html") {
+            &mut self.html
+        } else {
+            &mut self.hbs
+        };
+        target
+            .register_template_string(name, source)
+            .map_err(|e| TemplateError::Syntax {
+                name: shown.to_string(),
+                source: Box::new(e),
+            })
+    }
+
+    fn register_dir(&mut self, root: &Path, dir: &Path) -> Result<(), TemplateError> {
+        let folder_err = |source| TemplateError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(folder_err)?
+            .collect::<Result<_, _>>()
+            .map_err(folder_err)?;
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            if path.is_dir() {
+                self.register_dir(root, &path)?;
+            } else if path.extension().is_some_and(|e| e == "hbs") {
+                let source = std::fs::read_to_string(&path).map_err(|source| TemplateError::Folder {
+                    path: path.clone(),
+                    source,
+                })?;
+                let relative = path.strip_prefix(root).unwrap_or(&path).with_extension("");
+                let name = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                self.register(&name, &source, &path.display().to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The source of a text template, for checks such as "is this SMS template GSM-7?".
+    pub fn template_source(&self, name: &str) -> Option<String> {
+        self.hbs.get_template(name).map(|t| {
+            t.elements
+                .iter()
+                .filter_map(|e| match e {
+                    handlebars::template::TemplateElement::RawString(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect()
         })
     }
 
@@ -218,61 +288,32 @@ impl Renderer {
         } else {
             None
         };
+        let html_name = format!("{template}.html");
+        let html = if medium == Medium::Email && self.html.has_template(&html_name) {
+            Some(render_with(&self.html, &html_name, data)?)
+        } else {
+            None
+        };
         Ok(Rendered {
             template,
             subject,
             body,
+            html,
         })
     }
 
     fn render(&self, name: &str, data: &ReminderData) -> Result<String, RenderError> {
-        self.hbs
-            .render(name, data)
-            .map(|s| s.trim_end().to_string())
-            .map_err(|e| RenderError {
-                name: name.to_string(),
-                source: Box::new(e),
-            })
+        render_with(&self.hbs, name, data)
     }
 }
 
-fn register(hbs: &mut Handlebars<'static>, name: &str, source: &str, shown: &str) -> Result<(), TemplateError> {
-    hbs.register_template_string(name, source)
-        .map_err(|e| TemplateError::Syntax {
-            name: shown.to_string(),
+fn render_with(hbs: &Handlebars<'static>, name: &str, data: &ReminderData) -> Result<String, RenderError> {
+    hbs.render(name, data)
+        .map(|s| s.trim_end().to_string())
+        .map_err(|e| RenderError {
+            name: name.to_string(),
             source: Box::new(e),
         })
-}
-
-fn register_dir(hbs: &mut Handlebars<'static>, root: &Path, dir: &Path) -> Result<(), TemplateError> {
-    let folder_err = |source| TemplateError::Folder {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(folder_err)?
-        .collect::<Result<_, _>>()
-        .map_err(folder_err)?;
-    entries.sort_by_key(|e| e.path());
-    for entry in entries {
-        let path = entry.path();
-        if path.is_dir() {
-            register_dir(hbs, root, &path)?;
-        } else if path.extension().is_some_and(|e| e == "hbs") {
-            let source = std::fs::read_to_string(&path).map_err(|source| TemplateError::Folder {
-                path: path.clone(),
-                source,
-            })?;
-            let relative = path.strip_prefix(root).unwrap_or(&path).with_extension("");
-            let name = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            register(hbs, &name, &source, &path.display().to_string())?;
-        }
-    }
-    Ok(())
 }
 
 /// SHA-256 of a body, hex: what the ledger keeps instead of the text.
@@ -345,6 +386,11 @@ mod tests {
         let out = r.render_reminder(Medium::Email, &d).unwrap();
         assert!(out.body.contains("Remaining: 127,000 XOF"), "{}", out.body);
         assert_eq!(out.subject.as_deref(), Some("Reminder: 1 overdue item (127,000 XOF)"));
+        let html = out.html.unwrap();
+        assert!(
+            html.contains("<td>Invoice A-1</td><td>2025-11-01</td><td align=\"right\">127,000 XOF</td>"),
+            "{html}"
+        );
         let fr = Renderer::new("fr", None).unwrap().render_reminder(
             Medium::Email,
             &data(vec![
@@ -369,6 +415,16 @@ mod tests {
             .body;
         assert!(body.starts_with("Bonjour {{name}} <b>&</b> {{#each x}},"), "{body}");
         assert!(body.contains("Facture {{reference}} •"), "{body}");
+        let mut i = item("1", "<script>", "2025-11-01", 5, 0);
+        i.name = "Awa <b>&</b>".into();
+        let html = Renderer::new("fr", None)
+            .unwrap()
+            .render_reminder(Medium::Email, &data(vec![i]))
+            .unwrap()
+            .html
+            .unwrap();
+        assert!(html.contains("Bonjour Awa &lt;b&gt;&amp;&lt;/b&gt;,"), "{html}");
+        assert!(html.contains("Facture &lt;script&gt;"), "{html}");
     }
 
     #[test]
