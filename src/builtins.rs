@@ -8,4 +8,9 @@ pub fn registry() -> Registry {
         .source(rappel_source_csv::KIND, rappel_source_csv::build)
         .channel("console", rappel_channel_local::build_console)
         .channel("outbox", rappel_channel_local::build_outbox)
+        .channel(rappel_channel_twilio::SMS_KIND, rappel_channel_twilio::build_sms)
+        .channel(
+            rappel_channel_twilio::WHATSAPP_KIND,
+            rappel_channel_twilio::build_whatsapp,
+        )
 }

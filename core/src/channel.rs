@@ -103,6 +103,13 @@ pub enum SendErrorKind {
     Ambiguous,
 }
 
+impl SendErrorKind {
+    /// Whether this message must never be tried again on this channel.
+    pub fn is_permanent(self) -> bool {
+        matches!(self, Self::InvalidAddress | Self::OptedOut | Self::Rejected)
+    }
+}
+
 /// A failed send, saying whether retrying can help.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -156,10 +163,7 @@ impl SendError {
 
     /// Whether this message must never be tried again.
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self.kind,
-            SendErrorKind::InvalidAddress | SendErrorKind::OptedOut | SendErrorKind::Rejected
-        )
+        self.kind.is_permanent()
     }
 }
 

@@ -21,6 +21,7 @@ pub mod render;
 pub mod rules;
 pub mod schedule;
 pub mod secret;
+pub mod sms;
 pub mod source;
 pub mod status;
 #[cfg(test)]

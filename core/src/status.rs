@@ -33,7 +33,9 @@ pub struct DebtorStatus {
     pub next_due_at: Option<DateTime<Utc>>,
     /// What the next check would do now: `due`, or the reason it would not send.
     pub state: String,
-    /// The address for the configured channel, or why there is none.
+    /// The channel that would reach the client now (`engine.channel` or a fallback).
+    pub channel: Option<String>,
+    /// The address on that channel.
     pub address: Option<String>,
     /// The address said STOP.
     pub opted_out: bool,
@@ -96,6 +98,7 @@ impl Engine {
                     last_sent_at: open.and_then(|c| c.last_sent_at),
                     next_due_at,
                     state,
+                    channel: e.routes.first().map(|r| self.channel_name(r.channel).to_string()),
                     address: e.address.as_ref().ok().cloned(),
                     opted_out: e.history.opted_out,
                     invalid_contact: e.history.invalid_contact || e.address.is_err(),

@@ -12,6 +12,7 @@ struct Report {
     ok: bool,
     file: String,
     problems: Vec<String>,
+    warnings: Vec<String>,
     source: Option<String>,
     items: usize,
     clients: usize,
@@ -28,6 +29,11 @@ pub async fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         check(config, &mut report).await;
     }
     report.ok = report.problems.is_empty();
+    if !json {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     if json {
         crate::output::json_line(&report);
     } else if report.ok {
@@ -81,6 +87,7 @@ async fn check(config: Config, report: &mut Report) {
         }
     };
     report.source = Some(engine.source().describe());
+    report.warnings = engine.template_warnings();
     match engine.source().load().await {
         Ok(batch) => {
             report.items = batch.items.len();

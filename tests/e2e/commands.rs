@@ -130,7 +130,7 @@ fn preview_shows_what_tick_would_send_and_changes_nothing() {
         m["body"]
             .as_str()
             .unwrap()
-            .contains("Réf 4 • Échéance: 2025-11-25 • Restant: 8 000 XOF")
+            .contains("Réf 4 - Échéance: 2025-11-25 - Restant: 8 000 XOF")
     );
     let summary: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
     assert_eq!(summary["clients_overdue"], 2);

@@ -6,4 +6,5 @@ mod csv_input;
 mod demo;
 mod once;
 mod timeline;
+mod twilio;
 mod util;

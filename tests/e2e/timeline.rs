@@ -13,7 +13,7 @@ fn row(id: &str, reference: &str, due: &str, amount: u32, paid: u32) -> String {
 
 /// The CSV on `day` (0 = 2025-12-01). Client A never pays; B pays in full on day 4; C pays
 /// 4 000 of 10 000 on day 5; D pays in full on day 1, then owes a new invoice due on day 6.
-fn book(day: i64) -> String {
+pub fn book(day: i64) -> String {
     let mut csv = String::new();
     csv += &row("A1", "FA-1", "2025-11-20", 5_000, 0);
     csv += &row("B2", "FB-1", "2025-11-20", 8_000, if day >= 4 { 8_000 } else { 0 });
@@ -25,36 +25,38 @@ fn book(day: i64) -> String {
     csv
 }
 
-#[test]
-fn reminders_follow_the_period_and_stop_when_paid() {
-    let s = Scratch::new(&outbox_config(""), &book(0));
-    let start: DateTime<Utc> = "2025-12-01T00:00:00Z".parse().unwrap();
+/// One message as the provider saw it.
+pub struct Sent {
+    pub debtor: String,
+    pub at: DateTime<Utc>,
+    pub body: String,
+}
+
+pub const START: &str = "2025-12-01T00:00:00Z";
+
+/// Runs 48 checks, 6 hours apart, changing the book each day as [`book`] says, and checks
+/// who received what and when. `before_tick` runs before each check with its instant;
+/// `sent` lists what the channel delivered.
+pub fn run_timeline(s: &Scratch, before_tick: impl Fn(DateTime<Utc>), sent: impl Fn() -> Vec<Sent>) {
+    let start: DateTime<Utc> = START.parse().unwrap();
     for slot in 0..48 {
         let now = start + Duration::hours(6 * slot);
-        let day = slot / 4;
-        s.write_csv(&book(day));
+        s.write_csv(&book(slot / 4));
+        before_tick(now);
         s.run(&["tick", "--now", &now.to_rfc3339()]).ok();
     }
 
-    let mut sent: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for line in s.outbox() {
-        let at: DateTime<Utc> = line["at"].as_str().unwrap().parse().unwrap();
-        let day = (at - start).num_hours() as f64 / 24.0;
-        let total = line["body"]
-            .as_str()
-            .unwrap()
-            .lines()
-            .find(|l| l.contains("Restant"))
-            .unwrap()
-            .to_string();
-        sent.entry(line["debtor_id"].as_str().unwrap().to_string())
+    let mut by_debtor: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for m in sent() {
+        let day = (m.at - start).num_hours() as f64 / 24.0;
+        let line = m.body.lines().find(|l| l.contains("Restant")).unwrap().to_string();
+        let amount = line.rsplit("Restant: ").next().unwrap().to_string();
+        by_debtor
+            .entry(m.debtor)
             .or_default()
-            .push((
-                format!("day {day}"),
-                total.rsplit("Restant: ").next().unwrap().to_string(),
-            ));
+            .push((format!("day {day}"), amount));
     }
-    let days = |id: &str| sent[id].iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
+    let days = |id: &str| by_debtor[id].iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
     assert_eq!(
         days("A1"),
         ["day 0", "day 3", "day 6", "day 9"],
@@ -66,7 +68,7 @@ fn reminders_follow_the_period_and_stop_when_paid() {
         ["day 0", "day 3", "day 6", "day 9"],
         "partial payment: reminders go on"
     );
-    let c_amounts: Vec<&str> = sent["C3"].iter().map(|(_, a)| a.as_str()).collect();
+    let c_amounts: Vec<&str> = by_debtor["C3"].iter().map(|(_, a)| a.as_str()).collect();
     assert_eq!(
         c_amounts,
         ["10 000 XOF", "10 000 XOF", "6 000 XOF", "6 000 XOF"],
@@ -75,7 +77,7 @@ fn reminders_follow_the_period_and_stop_when_paid() {
     // D: paid on day 1; the new invoice is due 2025-12-07, overdue from 2025-12-08 (day 7):
     // a fresh cycle starts at day 0 of its own.
     assert_eq!(days("D4"), ["day 0", "day 7", "day 10"]);
-    assert!(sent["D4"][1].1 == "7 000 XOF");
+    assert_eq!(by_debtor["D4"][1].1, "7 000 XOF");
 
     // The ledger agrees: D4 is in its second cycle with two reminders sent.
     let status = s
@@ -91,4 +93,20 @@ fn reminders_follow_the_period_and_stop_when_paid() {
     assert_eq!(d4["next_due_at"], "2025-12-14T00:00:00Z");
     let b2 = status.iter().find(|v| v["debtor_id"] == "B2").unwrap();
     assert_eq!((b2["balance_minor"].as_i64(), b2["cycle"].is_null()), (Some(0), true));
+}
+
+#[test]
+fn reminders_follow_the_period_and_stop_when_paid() {
+    let s = Scratch::new(&outbox_config(""), &book(0));
+    let sent = || {
+        s.outbox()
+            .iter()
+            .map(|line| Sent {
+                debtor: line["debtor_id"].as_str().unwrap().to_string(),
+                at: line["at"].as_str().unwrap().parse().unwrap(),
+                body: line["body"].as_str().unwrap().to_string(),
+            })
+            .collect()
+    };
+    run_timeline(&s, |_| {}, sent);
 }

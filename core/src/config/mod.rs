@@ -46,6 +46,9 @@ pub struct EngineConfig {
     pub dry_run: bool,
     /// The `[channels.NAME]` that sends reminders (legacy `DEBT_REMINDER_CHANNEL`).
     pub channel: String,
+    /// Channels tried in order, in the same check, for a client the main channel cannot
+    /// reach (no usable address, opted out, invalid) or whose send failed for good.
+    pub fallback: Vec<String>,
     /// How often `run` checks, aligned to the wall clock (legacy
     /// `DEBT_REMINDER_INTERVAL_SECONDS`).
     pub interval: Interval,
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
             enabled: true,
             dry_run: false,
             channel: "sms".into(),
+            fallback: Vec::new(),
             interval: Interval(std::time::Duration::from_secs(6 * 3600)),
             timezone: chrono_tz::Africa::Dakar,
             default_country_code: "+221".into(),
@@ -318,6 +322,19 @@ impl Config {
                     }
                 ),
             ));
+        }
+        for (i, name) in self.engine.fallback.iter().enumerate() {
+            if !self.channels.contains_key(name) {
+                errors.push(ConfigError::new(
+                    format!("engine.fallback[{i}]"),
+                    format!("no [channels.{name}] table"),
+                ));
+            } else if *name == self.engine.channel {
+                errors.push(ConfigError::new(
+                    format!("engine.fallback[{i}]"),
+                    "is already engine.channel",
+                ));
+            }
         }
         if let Err(e) = crate::phone::DefaultRegion::from_calling_code(&self.engine.default_country_code) {
             errors.push(ConfigError::new("engine.default_country_code", e.to_string()));

@@ -1,7 +1,7 @@
 //! One check: read, decide, render, and (for `tick`) send and record.
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
-use super::{Engine, Evaluation, dispatch};
+use super::{Engine, Evaluation, Route, dispatch};
 use crate::debt::group_by_debtor;
 use crate::ledger::{Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
@@ -85,7 +85,7 @@ impl Engine {
             ..CheckSummary::default()
         };
 
-        let mut due: Vec<dispatch::Due> = Vec::new();
+        let mut due: Vec<Due> = Vec::new();
         for debtor in &debtors {
             let eval = self.evaluate(debtor, histories.get(&debtor.id), &flags, at);
             if eval.overdue_minor > 0 {
@@ -114,18 +114,28 @@ impl Engine {
                     opens_cycle,
                     verify,
                 } => {
-                    let (report, html, estimated_cost_micros) = self.plan_message(&eval, cycle, seq, at.today, mode)?;
+                    let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());
+                    let (report, html, estimated_cost_micros) =
+                        self.plan_message(&eval, &eval.routes[0], &data, cycle, mode)?;
                     if let Some(cost) = estimated_cost_micros {
                         summary.cost_micros += cost;
                         summary.cost_currency.clone_from(&report.cost_currency);
                     }
                     summary.segments += u64::from(report.segments.unwrap_or(0));
-                    due.push(dispatch::Due {
-                        report,
-                        opens_cycle,
-                        verify,
-                        estimated_cost_micros,
-                        html,
+                    due.push(Due {
+                        send: dispatch::Due {
+                            report,
+                            opens_cycle,
+                            verify,
+                            estimated_cost_micros,
+                            html,
+                        },
+                        route: eval.routes[0].channel,
+                        fallbacks: eval.routes[1..].to_vec(),
+                        data,
+                        eval_overdue: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
+                        debtor_name: debtor.name.clone(),
+                        overdue_minor: eval.overdue_minor,
                     });
                 }
             }
@@ -137,16 +147,15 @@ impl Engine {
 
         if mode != Mode::Send {
             for d in &due {
-                on_message(&d.report);
+                on_message(&d.send.report);
             }
             return Ok(summary);
         }
         let ledger = ledger.expect("Mode::Send needs a ledger");
-        let channel_down = AtomicBool::new(false);
-        let channel = self.channel.as_ref();
+        let downs: Vec<AtomicBool> = self.routes.iter().map(|_| AtomicBool::new(false)).collect();
         let mut sends = futures::stream::iter(due)
-            .map(|d| dispatch::send_one(d, channel, ledger, &channel_down, now))
-            .buffered(channel.max_in_flight().max(1));
+            .map(|d| self.deliver(d, ledger, &downs, now))
+            .buffered(self.routes[0].channel.max_in_flight().max(1));
         while let Some(result) = sends.next().await {
             let report = result?;
             match report.status {
@@ -181,42 +190,100 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Sends one due reminder on its channel, then on the fallback channels while the send
+    /// fails for good, all under the same ledger key.
+    async fn deliver(
+        &self,
+        due: Due,
+        ledger: &Ledger,
+        downs: &[AtomicBool],
+        now: DateTime<Utc>,
+    ) -> Result<MessageReport, CheckError> {
+        let named = &self.routes[due.route];
+        let (mut report, mut failure) =
+            dispatch::send_one(due.send, named.channel.as_ref(), ledger, &downs[due.route], now, None).await?;
+        for route in &due.fallbacks {
+            let (Some(kind), Some(id)) = (failure, report.reminder_id) else {
+                break;
+            };
+            if !(kind.is_permanent()) {
+                break;
+            }
+            tracing::info!(debtor = %report.debtor_id, from = %report.channel, to = %self.routes[route.channel].name,
+                "permanent failure, trying the next channel");
+            let (next, html, estimated_cost_micros) = self.plan_for(
+                &due.data,
+                route,
+                &due.debtor_name,
+                &due.eval_overdue,
+                due.overdue_minor,
+                report.cycle,
+            )?;
+            let send = dispatch::Due {
+                report: next,
+                opens_cycle: false,
+                verify: false,
+                estimated_cost_micros,
+                html,
+            };
+            let channel = self.routes[route.channel].channel.as_ref();
+            (report, failure) = dispatch::send_one(send, channel, ledger, &downs[route.channel], now, Some(id)).await?;
+        }
+        Ok(report)
+    }
+
     fn plan_message(
         &self,
         eval: &Evaluation<'_>,
+        route: &Route,
+        data: &ReminderData,
         cycle: u32,
-        seq: u32,
-        today: chrono::NaiveDate,
         mode: Mode,
     ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
-        let debtor = eval.debtor;
-        let data = ReminderData::new(debtor, &eval.overdue, today, seq, self.renderer.locale());
-        let rendered = self.renderer.render_reminder(self.channel.medium(), &data)?;
-        let estimate = self.channel.estimate(&rendered.body);
+        let items: Vec<ItemReport> = eval.overdue.iter().map(|i| ItemReport::from(*i)).collect();
+        let (mut report, html, cost) =
+            self.plan_for(data, route, &eval.debtor.name, &items, eval.overdue_minor, cycle)?;
+        report.status = match mode {
+            Mode::Preview => "preview",
+            Mode::DryRun => "dry-run",
+            Mode::Send => "pending",
+        };
+        Ok((report, html, cost))
+    }
+
+    /// Renders the reminder for `route`'s channel.
+    fn plan_for(
+        &self,
+        data: &ReminderData,
+        route: &Route,
+        name: &str,
+        items: &[ItemReport],
+        total_minor: i64,
+        cycle: u32,
+    ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
+        let named = &self.routes[route.channel];
+        let rendered = self.renderer.render_reminder(named.channel.medium(), data)?;
+        let estimate = named.channel.estimate(&rendered.body);
         let cost_micros = estimate.as_ref().and_then(|e| e.cost_micros);
         let report = MessageReport {
-            debtor_id: debtor.id.clone(),
-            name: debtor.name.clone(),
-            channel: self.channel_name.clone(),
-            to: eval.address.clone().unwrap_or_default(),
+            debtor_id: data.debtor_id.clone(),
+            name: name.to_string(),
+            channel: named.name.clone(),
+            to: route.address.clone(),
             encoding: estimate.as_ref().map(|e| e.encoding.clone()),
             segments: estimate.as_ref().map(|e| e.segments),
             estimated_cost: cost_micros.map(crate::money::format_micros),
             cost_currency: estimate.as_ref().and_then(|e| e.cost_currency.clone()),
             // What leaves is what the channel will send (e.g. transliterated for GSM-7).
             body: estimate.map(|e| e.body).unwrap_or(rendered.body),
-            subject: rendered.subject.clone(),
+            subject: rendered.subject,
             template: rendered.template,
-            items: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
-            total_minor: eval.overdue_minor,
-            currency: debtor.currency.code().to_string(),
-            status: match mode {
-                Mode::Preview => "preview",
-                Mode::DryRun => "dry-run",
-                Mode::Send => "pending",
-            },
+            items: items.to_vec(),
+            total_minor,
+            currency: data.currency.clone(),
+            status: "pending",
             cycle,
-            reminder: seq,
+            reminder: data.reminder_number,
             reminder_id: None,
             error: None,
             error_code: None,
@@ -226,4 +293,15 @@ impl Engine {
         };
         Ok((report, rendered.html, cost_micros))
     }
+}
+
+/// A due reminder with what it needs to fall back to other channels.
+struct Due {
+    send: dispatch::Due,
+    route: usize,
+    fallbacks: Vec<Route>,
+    data: ReminderData,
+    eval_overdue: Vec<ItemReport>,
+    debtor_name: String,
+    overdue_minor: i64,
 }

@@ -30,24 +30,33 @@ pub(crate) struct Due {
     pub html: Option<String>,
 }
 
-/// Sends one due reminder and fills in its status. Ledger errors end the check.
+/// Sends one due reminder and fills in its status; returns how the send failed, if it did.
+/// `reuse`: the reminder's ledger id when a permanent failure on another channel hands it
+/// over to this one (same key, new channel and recipient). Ledger errors end the check.
 pub(crate) async fn send_one(
     due: Due,
     channel: &dyn Channel,
     ledger: &Ledger,
     channel_down: &AtomicBool,
     now: DateTime<Utc>,
-) -> Result<MessageReport, LedgerError> {
+    reuse: Option<i64>,
+) -> Result<(MessageReport, Option<SendErrorKind>), LedgerError> {
     let mut report = due.report;
     let html = due.html;
     if channel_down.load(Ordering::SeqCst) {
         report.status = "skipped";
         report.error = Some(format!("channel {} is down for this check", report.channel));
-        return Ok(report);
+        return Ok((report, Some(SendErrorKind::ChannelDown)));
     }
     let span = tracing::info_span!("send", debtor = %report.debtor_id, channel = %report.channel);
     let _enter = span.enter();
-    let claimed = if due.verify {
+    let claimed = if let Some(id) = reuse {
+        let hash = crate::render::body_hash(&report.body);
+        ledger
+            .reroute(id, &report.channel, &report.template, &report.to, &hash, now)
+            .await?;
+        Some((id, now))
+    } else if due.verify {
         ledger
             .take_over(&report.debtor_id, report.cycle, report.reminder, now)
             .await?
@@ -75,7 +84,7 @@ pub(crate) async fn send_one(
     let Some((id, previous_attempt)) = claimed else {
         report.status = "skipped";
         report.error = Some("already taken by another check".into());
-        return Ok(report);
+        return Ok((report, None));
     };
     report.reminder_id = Some(id);
     let message = Message {
@@ -98,7 +107,7 @@ pub(crate) async fn send_one(
                 );
                 fill_delivery(&mut report, found);
                 report.status = "sent";
-                return Ok(report);
+                return Ok((report, None));
             }
             Ok(None) => tracing::info!(reminder = id, "the earlier attempt never arrived: sending it now"),
             Err(e) => {
@@ -108,11 +117,12 @@ pub(crate) async fn send_one(
                 tracing::warn!(reminder = id, error = %e, "cannot verify an earlier attempt: not sent");
                 report.status = "unknown";
                 report.error = Some(format!("cannot verify the earlier attempt: {}", e.message));
-                return Ok(report);
+                return Ok((report, Some(SendErrorKind::Ambiguous)));
             }
         }
     }
 
+    let mut failure = None;
     match send_with_retries(channel, &message).await {
         Ok(delivery) => {
             ledger.mark_sent(id, &delivery, now).await?;
@@ -148,9 +158,10 @@ pub(crate) async fn send_one(
             report.status = status;
             report.error = Some(e.message);
             report.error_code = e.code;
+            failure = Some(e.kind);
         }
     }
-    Ok(report)
+    Ok((report, failure))
 }
 
 fn fill_delivery(report: &mut MessageReport, delivery: Delivery) {

@@ -27,10 +27,16 @@ use std::sync::Arc;
 pub struct Engine {
     config: Config,
     source: Box<dyn Source>,
-    channel_name: String,
-    channel: Arc<dyn Channel>,
+    /// `engine.channel` first, then `engine.fallback` in order.
+    routes: Vec<NamedChannel>,
     renderer: Renderer,
     region: DefaultRegion,
+}
+
+/// A configured channel and its name.
+pub(crate) struct NamedChannel {
+    pub(crate) name: String,
+    pub(crate) channel: Arc<dyn Channel>,
 }
 
 /// Why the engine cannot be put together.
@@ -39,12 +45,26 @@ pub enum BuildError {
     /// A template is missing or broken.
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// The configured channel was not built.
-    #[error("engine.channel: no channel named \"{0}\"")]
-    NoChannel(String),
+    /// A channel named in `[engine]` was not built.
+    #[error("{key}: no channel named \"{name}\"")]
+    NoChannel {
+        /// `engine.channel` or `engine.fallback`.
+        key: &'static str,
+        /// The name.
+        name: String,
+    },
     /// The default country code is not one.
     #[error("engine.default_country_code: {0}")]
     Region(#[from] crate::phone::PhoneError),
+}
+
+/// One way to reach a debtor: a channel (index in the engine's routes) and an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Index in `engine.channel` + `engine.fallback`.
+    pub channel: usize,
+    /// The normalised address for that channel's medium.
+    pub address: String,
 }
 
 /// A debtor's situation at one instant: what the rules saw and what they decided.
@@ -56,7 +76,9 @@ pub struct Evaluation<'a> {
     pub overdue: Vec<&'a DebtItem>,
     /// Their remaining total.
     pub overdue_minor: i64,
-    /// The address for the channel's medium, normalised, or why there is none.
+    /// The ways to reach the debtor, best first: channels with a valid, unflagged address.
+    pub routes: Vec<Route>,
+    /// The first route's address, or why the primary channel cannot reach the debtor.
     pub address: Result<String, String>,
     /// The ledger's history of the debtor.
     pub history: History,
@@ -76,21 +98,30 @@ pub struct Instant {
 }
 
 impl Engine {
-    /// Puts the engine together from built parts. `channels` must hold `engine.channel`.
-    pub fn new(config: Config, source: Box<dyn Source>, mut channels: Channels) -> Result<Self, BuildError> {
-        let channel_name = config.engine.channel.clone();
-        let channel = channels
-            .remove(&channel_name)
-            .ok_or_else(|| BuildError::NoChannel(channel_name.clone()))?;
+    /// Puts the engine together from built parts. `channels` must hold `engine.channel` and
+    /// every `engine.fallback`.
+    pub fn new(config: Config, source: Box<dyn Source>, channels: Channels) -> Result<Self, BuildError> {
         let dir = config.templates.dir.as_ref().map(|d| config.resolve(d));
         let renderer = Renderer::new(&config.engine.locale, dir.as_deref())?;
-        renderer.reminder_template(channel.medium())?;
+        let names = std::iter::once(("engine.channel", &config.engine.channel))
+            .chain(config.engine.fallback.iter().map(|n| ("engine.fallback", n)));
+        let mut routes = Vec::new();
+        for (key, name) in names {
+            let channel = channels.get(name).cloned().ok_or_else(|| BuildError::NoChannel {
+                key,
+                name: name.clone(),
+            })?;
+            renderer.reminder_template(channel.medium())?;
+            routes.push(NamedChannel {
+                name: name.clone(),
+                channel,
+            });
+        }
         let region = DefaultRegion::from_calling_code(&config.engine.default_country_code)?;
         Ok(Self {
             config,
             source,
-            channel_name,
-            channel,
+            routes,
             renderer,
             region,
         })
@@ -106,6 +137,11 @@ impl Engine {
         self.source.as_ref()
     }
 
+    /// The name of the channel at `index` of the routes.
+    pub fn channel_name(&self, index: usize) -> &str {
+        &self.routes[index].name
+    }
+
     /// The instant `now` seen in the configured time zone.
     pub fn instant(&self, now: DateTime<Utc>) -> Instant {
         let local = now.with_timezone(&self.config.engine.timezone);
@@ -116,9 +152,9 @@ impl Engine {
         }
     }
 
-    /// The address of `debtor` for the channel's medium.
+    /// The address of `debtor` for the primary channel's medium.
     pub fn address_of(&self, debtor: &Debtor) -> Result<String, String> {
-        address_for(self.channel.medium(), debtor, self.region)
+        address_for(self.routes[0].channel.medium(), debtor, self.region)
     }
 
     /// Evaluates one debtor against the rules.
@@ -132,31 +168,80 @@ impl Engine {
         let rules = &self.config.rules;
         let overdue: Vec<&DebtItem> = debtor.overdue_items(at.today, rules.grace_days).collect();
         let overdue_minor = overdue.iter().map(|i| i.remaining_minor()).sum();
-        let address = self.address_of(debtor);
         let mut history = history.cloned().unwrap_or_default();
-        if let Ok(addr) = &address
-            && let Some(states) = flags.get(addr)
-        {
-            history.opted_out = states.contains(&ContactState::OptedOut);
-            history.invalid_contact = states.contains(&ContactState::Invalid);
+        let mut routes = Vec::new();
+        let mut primary = None;
+        let (mut opted_out, mut invalid) = (false, false);
+        for (index, named) in self.routes.iter().enumerate() {
+            let address = address_for(named.channel.medium(), debtor, self.region);
+            if index == 0 {
+                primary = Some(address.clone());
+            }
+            let Ok(address) = address else { continue };
+            let states = flags.get(&address).map(Vec::as_slice).unwrap_or_default();
+            opted_out |= states.contains(&ContactState::OptedOut);
+            invalid |= states.contains(&ContactState::Invalid);
+            if states.is_empty() {
+                routes.push(Route {
+                    channel: index,
+                    address,
+                });
+            }
         }
+        // Flags only stop the debtor when no channel is left to reach them.
+        history.opted_out = routes.is_empty() && opted_out;
+        history.invalid_contact = routes.is_empty() && invalid;
+        let address = match routes.first() {
+            Some(route) => Ok(route.address.clone()),
+            None => primary
+                .unwrap_or_else(|| Err("no channel".into()))
+                .and(Err("address flagged".into())),
+        };
         let scale = 10_i64.pow(crate::money::exponent(debtor.currency));
         let balance = Balance {
             overdue_minor,
             min_minor: i64::try_from(rules.min_amount)
                 .unwrap_or(i64::MAX)
                 .saturating_mul(scale),
-            has_address: address.is_ok(),
+            has_address: !routes.is_empty(),
         };
         let decision = rules::decide(balance, &history, rules, at.now, at.local_time);
         Evaluation {
             debtor,
             overdue,
             overdue_minor,
+            routes,
             address,
             history,
             decision,
         }
+    }
+
+    /// Warnings about templates that make SMS cost more: for every channel that estimates
+    /// costs, a reminder template whose own text forces UCS-2 (70 characters a segment
+    /// instead of 160), naming the character and where it is.
+    pub fn template_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for named in &self.routes {
+            let medium = named.channel.medium();
+            let Ok(template) = self.renderer.reminder_template(medium) else {
+                continue;
+            };
+            let Some((file, line, column, c)) = self.renderer.first_non_gsm7(&template) else {
+                continue;
+            };
+            // A channel that transliterates to GSM-7 sends the character as something else.
+            let sent = named.channel.estimate(&c.to_string());
+            if sent.is_some_and(|e| e.encoding == "UCS-2") {
+                out.push(format!(
+                    "channel {}: template {file} line {line}, column {column}: {c:?} (U+{:04X}) is not GSM-7, so every \
+                     message is sent as UCS-2 (70 characters a segment instead of 160); change the template or set \
+                     transliterate = true",
+                    named.name, c as u32
+                ));
+            }
+        }
+        out
     }
 
     /// Opens the ledger named in `[state]`.

@@ -30,6 +30,8 @@ impl Source for Book {
 /// A channel that answers from a script and remembers what it was asked.
 #[derive(Default)]
 struct Scripted {
+    /// Email instead of SMS.
+    email: bool,
     /// Answers to `send`, in order; `Ok` once the script is used up.
     sends: Mutex<Vec<Result<(), SendErrorKind>>>,
     /// Answer to `find_sent`.
@@ -42,7 +44,7 @@ struct Scripted {
 #[async_trait]
 impl Channel for Scripted {
     fn medium(&self) -> Medium {
-        Medium::Sms
+        if self.email { Medium::Email } else { Medium::Sms }
     }
     async fn send(&self, m: &Message) -> Result<Delivery, SendError> {
         *self.attempts.lock().unwrap() += 1;
@@ -200,4 +202,56 @@ async fn a_channel_down_stops_sending_for_the_check() {
     );
     assert_eq!(*channel.attempts.lock().unwrap(), 1, "no retry storm");
     assert_eq!(tick(&engine, &ledger, "2025-12-01T06:00:00Z").await, ["sent", "sent"]);
+}
+
+#[tokio::test]
+async fn fallback_reaches_each_client_once_on_the_right_channel() {
+    let sms = Arc::new(Scripted::default());
+    let email = Arc::new(Scripted {
+        email: true,
+        ..Scripted::default()
+    });
+    // +221 70 000 00 00 is refused by the provider as invalid.
+    sms.sends.lock().unwrap().push(Err(SendErrorKind::InvalidAddress));
+    let text = "[engine]\nfallback = [\"email\"]\n[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n\
+                [channels.sms]\nkind = \"x\"\n[channels.email]\nkind = \"x\"\n";
+    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
+    let mut channels = Channels::new();
+    channels.insert("sms".into(), sms.clone() as Arc<dyn Channel>);
+    channels.insert("email".into(), email.clone() as Arc<dyn Channel>);
+    let mut only_email = item("A", "F-1", "2025-11-20", 1, 0);
+    only_email.phone = None;
+    only_email.email = Some("a@example.com".into());
+    let mut refused = item("B", "F-2", "2025-11-20", 1, 0);
+    refused.phone = Some("70 000 00 00".into());
+    refused.email = Some("b@example.com".into());
+    let phone_only = item("C", "F-3", "2025-11-20", 1, 0);
+    let book = Book(vec![only_email, refused, phone_only]);
+    let engine = Engine::new(config, Box::new(book), channels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+
+    let mut reached = Vec::new();
+    engine
+        .check(at("2025-12-01T10:00:00Z"), Mode::Send, Some(&ledger), &mut |m| {
+            reached.push((m.debtor_id.clone(), m.channel.clone(), m.status))
+        })
+        .await
+        .unwrap();
+    let want = |d: &str, c: &str| (d.to_string(), c.to_string(), "sent");
+    assert_eq!(reached, [want("A", "email"), want("B", "email"), want("C", "sms")]);
+    assert_eq!(*email.delivered.lock().unwrap(), ["a@example.com", "b@example.com"]);
+    assert_eq!(*sms.delivered.lock().unwrap(), ["+221771234567"]);
+    let rows = ledger.reminders_of("B").await.unwrap();
+    assert_eq!(
+        (rows.len(), rows[0].channel.as_str(), rows[0].status.as_str()),
+        (1, "email", "sent")
+    );
+
+    // Next cycle step: B's phone is flagged invalid, so email is its channel from now on.
+    let (status, _) = engine
+        .status(at("2025-12-04T10:00:00Z"), Some(&ledger), Some("B"))
+        .await
+        .unwrap();
+    assert_eq!(status[0].channel.as_deref(), Some("email"));
 }

@@ -388,6 +388,34 @@ impl Ledger {
         Ok((taken == 1).then(|| (id, from_ts(previous))))
     }
 
+    /// Hands a reminder that failed for good over to another channel: same key, new channel,
+    /// template and recipient, `pending` again.
+    pub async fn reroute(
+        &self,
+        id: i64,
+        channel: &str,
+        template: &str,
+        recipient: &str,
+        body_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET channel = $1, template = $2, recipient = $3, body_hash = $4, status = 'pending', \
+                 error = NULL, error_code = NULL, retryable = 0, attempts = attempts + 1, updated_at = $5 \
+             WHERE id = $6",
+        )
+        .bind(channel)
+        .bind(template)
+        .bind(recipient)
+        .bind(body_hash)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot move a reminder to another channel"))?;
+        Ok(())
+    }
+
     /// Records that the provider already had the message of a taken-over reminder: it is
     /// `sent`, and its period counts from the attempt that reached the provider.
     pub async fn mark_found(

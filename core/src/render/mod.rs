@@ -149,6 +149,8 @@ pub struct Renderer {
     hbs: Handlebars<'static>,
     html: Handlebars<'static>,
     locale: String,
+    /// Each template's source and where it came from, for checks on the text itself.
+    sources: std::collections::HashMap<String, (String, String)>,
 }
 
 fn registry(locale: &str, escape: bool) -> Handlebars<'static> {
@@ -189,6 +191,7 @@ impl Renderer {
             hbs: registry(locale, false),
             html: registry(locale, true),
             locale: locale.to_string(),
+            sources: Default::default(),
         };
         for (name, source) in builtin::TEMPLATES {
             renderer.register(name, source, name)?;
@@ -200,6 +203,8 @@ impl Renderer {
     }
 
     fn register(&mut self, name: &str, source: &str, shown: &str) -> Result<(), TemplateError> {
+        self.sources
+            .insert(name.to_string(), (shown.to_string(), source.to_string()));
         let target = if name.ends_with(".html") {
             &mut self.html
         } else {
@@ -244,17 +249,28 @@ impl Renderer {
         Ok(())
     }
 
-    /// The source of a text template, for checks such as "is this SMS template GSM-7?".
-    pub fn template_source(&self, name: &str) -> Option<String> {
-        self.hbs.get_template(name).map(|t| {
-            t.elements
-                .iter()
-                .filter_map(|e| match e {
-                    handlebars::template::TemplateElement::RawString(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect()
-        })
+    /// The first character of `name`'s literal text (outside `{{…}}`) that GSM-7 cannot
+    /// carry, with where it is: `(file or built-in name, line, column, char)`.
+    pub fn first_non_gsm7(&self, name: &str) -> Option<(String, usize, usize, char)> {
+        let (shown, source) = self.sources.get(name)?;
+        let (mut line, mut column, mut depth) = (1, 0, 0usize);
+        let mut chars = source.chars().peekable();
+        while let Some(c) = chars.next() {
+            column += 1;
+            match c {
+                '{' if chars.peek() == Some(&'{') => depth += 1,
+                '}' if chars.peek() == Some(&'}') && depth > 0 => depth -= 1,
+                '\n' => {
+                    line += 1;
+                    column = 0;
+                }
+                _ if depth == 0 && crate::sms::gsm_septets(c).is_none() => {
+                    return Some((shown.clone(), line, column, c));
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The locale messages are written in.
@@ -341,13 +357,15 @@ mod tests {
     }
 
     #[test]
-    fn french_sms_reproduces_the_approved_message() {
+    fn french_whatsapp_reproduces_the_approved_message() {
         let mut invoice = item("7", "FAC-0042", "2025-11-20", 2_500, 0);
         invoice.name = "Fa Guité".into();
         let mut manual = item("7", "17", "2025-11-02", 235_000, 0);
         manual.kind = ItemKind::Manual;
         let r = Renderer::new("fr", None).unwrap();
-        let out = r.render_reminder(Medium::Sms, &data(vec![invoice, manual])).unwrap();
+        let out = r
+            .render_reminder(Medium::Whatsapp, &data(vec![invoice, manual]))
+            .unwrap();
         assert_eq!(
             out.body,
             "Bonjour Fa Guité,\n\
@@ -362,8 +380,37 @@ mod tests {
              \n\
              Merci de régulariser votre situation dans les meilleurs délais."
         );
-        assert_eq!(out.template, "fr/sms/reminder");
+        assert_eq!(out.template, "fr/whatsapp/reminder");
         assert_eq!(out.subject, None);
+    }
+
+    #[test]
+    fn french_sms_is_the_approved_message_in_gsm_7() {
+        let mut items = Vec::new();
+        for (i, due) in ["2025-11-20", "2025-11-21", "2025-11-02", "2025-10-15"]
+            .iter()
+            .enumerate()
+        {
+            let mut it = item("7", &format!("FAC-004{i}"), due, 127_000 + i as i64, 0);
+            it.name = "Fa Guité".into();
+            if i >= 2 {
+                it.kind = ItemKind::Manual;
+            }
+            items.push(it);
+        }
+        let r = Renderer::new("fr", None).unwrap();
+        let d = data(items);
+        let sms = r.render_reminder(Medium::Sms, &d).unwrap().body;
+        let approved = r.render_reminder(Medium::Whatsapp, &d).unwrap().body;
+        assert_eq!(sms, approved.replace(" • ", " - "), "the approved text, bullets aside");
+        let sms_info = crate::sms::analyze(&sms);
+        assert_eq!(sms_info.encoding, crate::sms::Encoding::Gsm7, "{sms}");
+        let gsm_form = crate::sms::analyze(&crate::sms::transliterate(&approved));
+        assert!(sms_info.segments <= gsm_form.segments);
+        assert!(
+            sms_info.segments < crate::sms::analyze(&approved).segments,
+            "cheaper than the UCS-2 original"
+        );
     }
 
     #[test]
@@ -414,7 +461,7 @@ mod tests {
             .unwrap()
             .body;
         assert!(body.starts_with("Bonjour {{name}} <b>&</b> {{#each x}},"), "{body}");
-        assert!(body.contains("Facture {{reference}} •"), "{body}");
+        assert!(body.contains("Facture {{reference}} - "), "{body}");
         let mut i = item("1", "<script>", "2025-11-01", 5, 0);
         i.name = "Awa <b>&</b>".into();
         let html = Renderer::new("fr", None)
@@ -453,6 +500,16 @@ mod tests {
         std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{#if name}}").unwrap();
         let err = Renderer::new("fr", Some(dir.path())).unwrap_err();
         assert!(err.to_string().contains("reminder.hbs"), "{err}");
+    }
+
+    #[test]
+    fn finds_the_first_character_that_forces_ucs2() {
+        let r = Renderer::new("fr", None).unwrap();
+        assert_eq!(r.first_non_gsm7("fr/sms/reminder"), None, "the default SMS is GSM-7");
+        assert_eq!(
+            r.first_non_gsm7("fr/whatsapp/reminder"),
+            Some(("fr/whatsapp/reminder".into(), 8, 26, '•'))
+        );
     }
 
     #[test]
