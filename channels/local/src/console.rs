@@ -96,6 +96,7 @@ mod tests {
             to: "awa@example.com".into(),
             subject: Some("Rappel".into()),
             body: "Bonjour".into(),
+            html: None,
         });
         assert_eq!(
             text,

@@ -160,6 +160,7 @@ mod tests {
                 to: "+221771234567".into(),
                 subject: None,
                 body: "Bonjour\nligne 2".into(),
+                html: None,
             };
             outbox.send(&m).await.unwrap();
         }
@@ -183,6 +184,7 @@ mod tests {
             to: "x".into(),
             subject: None,
             body: "b".into(),
+            html: None,
         };
         assert_eq!(outbox.find_sent(&m, m.at).await.unwrap(), None, "no file yet");
         outbox.send(&m).await.unwrap();
@@ -202,6 +204,7 @@ mod tests {
             to: "x".into(),
             subject: None,
             body: "b".into(),
+            html: None,
         };
         let err = outbox.send(&m).await.unwrap_err();
         assert!(err.is_transient());
