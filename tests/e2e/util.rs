@@ -146,3 +146,64 @@ pub fn rappel(dir: &Path, args: &[&str]) -> Command {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A private PostgreSQL schema for one test, dropped at the end. `None` (with a loud note)
+/// when `RAPPEL_TEST_DATABASE_URL` is unset; under `CI=true` that is a failure.
+pub struct PgSchema {
+    pub url: String,
+    base: String,
+    name: String,
+}
+
+fn pg(sql: String, base: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(base)
+            .await
+            .expect("RAPPEL_TEST_DATABASE_URL reachable");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect("schema statement");
+    });
+}
+
+pub fn pg_schema() -> Option<PgSchema> {
+    let Ok(base) = std::env::var("RAPPEL_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "RAPPEL_TEST_DATABASE_URL must be set under CI: the Postgres tests cannot be skipped"
+        );
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: RAPPEL_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!("rappel_e2e_{}_{nanos}", std::process::id());
+    pg(format!("CREATE SCHEMA {name}"), &base);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
+    Some(PgSchema { url, base, name })
+}
+
+/// Runs SQL inside the test schema.
+pub fn pg_exec(db: &PgSchema, sql: &str) {
+    pg(format!("SET search_path TO {};\n{sql}", db.name), &db.base);
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (sql, base) = (
+            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+            self.base.clone(),
+        );
+        let _ = std::thread::spawn(move || pg(sql, &base)).join();
+    }
+}

@@ -152,6 +152,15 @@ impl Engine {
             return Ok(summary);
         }
         let ledger = ledger.expect("Mode::Send needs a ledger");
+        if ledger.is_shared() && !due.is_empty() {
+            // Processes sharing the ledger start at different points of the list, so that
+            // they claim different clients instead of queueing behind each other.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let start = (nanos as usize ^ std::process::id() as usize) % due.len();
+            due.rotate_left(start);
+        }
         let downs: Vec<AtomicBool> = self.routes.iter().map(|_| AtomicBool::new(false)).collect();
         let mut sends = futures::stream::iter(due)
             .map(|d| self.deliver(d, ledger, &downs, now))

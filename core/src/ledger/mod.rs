@@ -191,6 +191,11 @@ impl Ledger {
         Ok(Self { pool, path: shown })
     }
 
+    /// Whether several processes may share this ledger (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.path.starts_with("postgres")
+    }
+
     fn err(&self, what: &'static str) -> impl Fn(sqlx::Error) -> LedgerError + '_ {
         move |e| LedgerError {
             path: self.path.clone(),

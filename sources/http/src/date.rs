@@ -1,0 +1,97 @@
+//! Due dates as APIs write them: the configured strftime format, parsed once, with ISO
+//! `YYYY-MM-DD` always accepted as well.
+
+use chrono::NaiveDate;
+use chrono::format::{Item, Parsed, StrftimeItems};
+use std::fmt::Write as _;
+
+const ISO: &str = "%Y-%m-%d";
+
+/// A checked `date_format`.
+#[derive(Debug, Clone)]
+pub(crate) struct DateFormat {
+    text: String,
+    items: Vec<Item<'static>>,
+}
+
+impl DateFormat {
+    /// Checks `text`: it must be valid strftime and name a year, a month and a day.
+    pub(crate) fn new(text: &str) -> Result<Self, String> {
+        let items = StrftimeItems::new(text)
+            .parse_to_owned()
+            .map_err(|_| format!("{text:?} is not a strftime date format such as \"%d/%m/%Y\""))?;
+        let format = Self {
+            text: text.to_string(),
+            items,
+        };
+        let sample = NaiveDate::from_ymd_opt(2025, 11, 20).expect("a valid date");
+        let mut written = String::new();
+        let round_trip = write!(written, "{}", sample.format_with_items(format.items.iter()))
+            .ok()
+            .and_then(|()| format.parse_own(&written));
+        if round_trip != Some(sample) {
+            return Err(format!(
+                "{text:?} does not give a whole date: it needs a day, a month and a year, e.g. \"%d/%m/%Y\""
+            ));
+        }
+        Ok(format)
+    }
+
+    /// Reads a date in the configured format or in ISO `YYYY-MM-DD`.
+    pub(crate) fn parse(&self, text: &str) -> Option<NaiveDate> {
+        self.parse_own(text)
+            .or_else(|| (self.text != ISO).then(|| text.parse().ok()).flatten())
+    }
+
+    fn parse_own(&self, text: &str) -> Option<NaiveDate> {
+        let mut parsed = Parsed::new();
+        chrono::format::parse(&mut parsed, text, self.items.iter()).ok()?;
+        parsed.to_naive_date().ok()
+    }
+
+    /// What was expected, for messages: `%d/%m/%Y or %Y-%m-%d`.
+    pub(crate) fn expected(&self) -> String {
+        if self.text == ISO {
+            ISO.to_string()
+        } else {
+            format!("{} or {ISO}", self.text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Option<NaiveDate> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn configured_format_and_iso_are_both_read() {
+        let french = DateFormat::new("%d/%m/%Y").unwrap();
+        assert_eq!(french.parse("20/11/2025"), date("2025-11-20"));
+        assert_eq!(french.parse("2025-11-20"), date("2025-11-20"));
+        assert_eq!(french.parse("31/13/2025"), None);
+        assert_eq!(french.expected(), "%d/%m/%Y or %Y-%m-%d");
+        let iso = DateFormat::new(ISO).unwrap();
+        assert_eq!(iso.parse("2025-11-20"), date("2025-11-20"));
+        assert_eq!(iso.parse("20/11/2025"), None);
+        assert_eq!(iso.expected(), "%Y-%m-%d");
+    }
+
+    #[test]
+    fn formats_without_a_whole_date_are_refused() {
+        assert!(
+            DateFormat::new("%d/%m")
+                .unwrap_err()
+                .contains("needs a day, a month and a year")
+        );
+        assert!(DateFormat::new("%H:%M").is_err());
+        assert!(
+            DateFormat::new("%Q")
+                .unwrap_err()
+                .contains("is not a strftime date format")
+        );
+    }
+}

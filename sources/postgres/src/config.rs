@@ -1,0 +1,155 @@
+//! The `[source]` keys of `kind = "postgres"`, as plain data; their doc comments are the user
+//! documentation.
+
+use crate::columns::ColumnNames;
+use crate::url::DatabaseUrl;
+use iso_currency::Currency;
+use rappel_core::config::Interval;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `[source]` with `kind = "postgres"`: debt items read by one SQL query from the shop's
+/// billing database, one row per invoice or manual debt. The query runs in a fresh
+/// connection at every check; rows are read as they arrive, not all held at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// The database, e.g. `"postgres://rappel:${PGPASSWORD}@127.0.0.1:5432/boutique"`.
+    /// Required. `?sslmode=require` (or `verify-full`, …) asks for TLS. The password is
+    /// never shown in logs or messages; keep it out of the file with `${VAR}`.
+    pub url: DatabaseUrl,
+    /// The SQL query that lists the items. Default: the query of
+    /// `config/examples/postgres/schema.sql` (invoices and manual debts with the sum of
+    /// their payments). It must return the columns `debtor_id`, `name`, `kind`,
+    /// `reference`, `due_date` and `amount`, and may return `phone`, `email`, `paid` and
+    /// `currency` (or the names given in `[source.columns]`). Accepted column types: text
+    /// (`text`, `varchar`, `char`; integers too for ids and references), `date` or
+    /// `YYYY-MM-DD` text for `due_date`, `bigint`, `integer`, `smallint` or `numeric` in
+    /// major units (francs, euros) for `amount` and `paid`, and text for `kind` (`invoice`
+    /// or `manual`) and `currency`. A `NULL` `paid` means nothing paid; a `NULL` currency
+    /// means `currency`. Floating-point columns are refused: cast them to `numeric`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// How long to wait for the connection (default `"10s"`).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Interval,
+    /// How long the query may run before the database cancels it (default `"60s"`),
+    /// set on the connection with `SET statement_timeout`.
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout: Interval,
+    /// The currency of the amounts (ISO 4217 code, default `"XOF"`), used when the query
+    /// has no currency column or a row's currency is `NULL`.
+    #[serde(default)]
+    pub currency: CurrencyCode,
+    /// `[source.columns]`: the query's column names, when they differ from the standard
+    /// `debtor_id, name, phone, email, kind, reference, due_date, amount, paid, currency`.
+    #[serde(default)]
+    pub columns: ColumnNames,
+}
+
+fn default_connect_timeout() -> Interval {
+    Interval(Duration::from_secs(10))
+}
+
+fn default_statement_timeout() -> Interval {
+    Interval(Duration::from_secs(60))
+}
+
+/// An ISO 4217 currency code such as `XOF` or `EUR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CurrencyCode(pub Currency);
+
+impl Default for CurrencyCode {
+    fn default() -> Self {
+        Self(Currency::XOF)
+    }
+}
+
+impl TryFrom<String> for CurrencyCode {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        rappel_core::money::parse_currency(&text)
+            .map(Self)
+            .ok_or_else(|| format!("{text:?} is not an ISO 4217 currency code such as \"XOF\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rappel_core::config::{ComponentConfig, ConfigError};
+
+    fn parse(body: &str) -> Result<PostgresConfig, ConfigError> {
+        let component = ComponentConfig {
+            key: "source".into(),
+            kind: "postgres".into(),
+            options: body.parse().expect("test TOML parses"),
+        };
+        component.parse()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse("url = \"postgres://shop@db.local/boutique\"").unwrap();
+        assert_eq!(c.url.shown(), "postgres://shop@db.local:5432/boutique");
+        assert_eq!(c.query, None);
+        assert_eq!(c.connect_timeout.0, Duration::from_secs(10));
+        assert_eq!(c.statement_timeout.0, Duration::from_secs(60));
+        assert_eq!(c.currency, CurrencyCode(Currency::XOF));
+        assert_eq!(c.columns, ColumnNames::default());
+        assert_eq!(parse("").unwrap_err().to_string(), "source: missing field `url`");
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let c = parse(
+            r#"
+            url = "postgres://rappel:s3cret@10.0.0.5:5433/compta?sslmode=require"
+            query = "SELECT * FROM dettes"
+            connect_timeout = "3s"
+            statement_timeout = "2m"
+            currency = "eur"
+            [columns]
+            debtor_id = "client"
+            amount = "montant"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.url.shown(), "postgres://rappel:***@10.0.0.5:5433/compta");
+        assert_eq!(c.query.as_deref(), Some("SELECT * FROM dettes"));
+        assert_eq!(c.connect_timeout.0, Duration::from_secs(3));
+        assert_eq!(c.statement_timeout.0, Duration::from_secs(120));
+        assert_eq!(c.currency, CurrencyCode(Currency::EUR));
+        assert_eq!(c.columns.debtor_id.as_deref(), Some("client"));
+        assert_eq!(c.columns.amount.as_deref(), Some("montant"));
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+    }
+
+    #[test]
+    fn errors_name_the_key_and_what_was_expected() {
+        let err = |body: &str| {
+            parse(&format!("url = \"postgres://db/x\"\n{body}"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("querry = \"SELECT 1\""),
+            "source.querry: unknown field `querry`, expected one of `url`, `query`, `connect_timeout`, `statement_timeout`, `currency`, `columns`"
+        );
+        assert_eq!(
+            err("currency = \"FCFA\""),
+            r#"source.currency: "FCFA" is not an ISO 4217 currency code such as "XOF""#
+        );
+        assert!(
+            err("statement_timeout = \"soon\"").starts_with("source.statement_timeout: \"soon\" is not an interval")
+        );
+        assert!(err("[columns]\nmontant = \"x\"").starts_with("source.columns.montant: unknown field `montant`"));
+        let bad_url = parse("url = \"mysql://rappel:s3cret@db/x\"").unwrap_err().to_string();
+        assert_eq!(
+            bad_url,
+            "source.url: \"mysql://rappel:***@db/x\" is not a PostgreSQL URL: expected postgres://user:password@host:port/database"
+        );
+    }
+}

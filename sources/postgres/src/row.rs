@@ -1,0 +1,187 @@
+//! One row of the query to one debt item, or the reasons it was refused, each naming the
+//! column, the value and what was expected.
+
+use crate::columns::{Column, ColumnNames, Layout};
+use crate::values::{self, Value};
+use iso_currency::Currency;
+use rappel_core::money::{parse_amount, parse_currency};
+use rappel_core::{DebtItem, ItemKind, RejectedRow};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+
+/// Turns rows into items; built once per read.
+pub(crate) struct RowParser<'a> {
+    pub(crate) layout: &'a Layout,
+    pub(crate) names: &'a ColumnNames,
+    pub(crate) currency: Currency,
+}
+
+/// The values of one row, collecting what is wrong with them.
+struct Cells<'a> {
+    row: &'a PgRow,
+    parser: &'a RowParser<'a>,
+    errors: Vec<String>,
+}
+
+impl Cells<'_> {
+    /// The column's value; `Null` when the query does not return the column.
+    fn get(&mut self, column: Column) -> Option<Value> {
+        let (index, class) = self.parser.layout.get(column)?;
+        let decoded = self
+            .row
+            .try_get_raw(index)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| values::decode(raw, class));
+        match decoded {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.errors.push(format!("{} {e}", self.label(column)));
+                None
+            }
+        }
+    }
+
+    /// The column's name in the query, for messages.
+    fn label(&self, column: Column) -> &str {
+        self.parser.names.get(column)
+    }
+
+    /// Trimmed, non-empty text (numbers as written); `None` for `NULL` or empty.
+    fn text(&mut self, column: Column) -> Option<String> {
+        match self.get(column)? {
+            Value::Text(t) | Value::Number(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            Value::Date(d) => Some(d.to_string()),
+            _ => None,
+        }
+    }
+
+    fn require(&mut self, column: Column) -> Option<String> {
+        let label = self.label(column).to_string();
+        match self.get(column) {
+            Some(Value::Null) => {
+                self.errors.push(format!("{label} is NULL"));
+                None
+            }
+            Some(Value::Text(t)) if t.trim().is_empty() => {
+                self.errors.push(format!("{label} is empty"));
+                None
+            }
+            Some(Value::Text(t) | Value::Number(t)) => Some(t.trim().to_string()),
+            Some(Value::Date(d)) => Some(d.to_string()),
+            None => None,
+        }
+    }
+}
+
+impl RowParser<'_> {
+    /// Reads `row`, found at `origin` (`query row 12`).
+    pub(crate) fn parse(&self, row: &PgRow, origin: String) -> Result<DebtItem, RejectedRow> {
+        let mut cells = Cells {
+            row,
+            parser: self,
+            errors: Vec::new(),
+        };
+        let debtor_id = cells.require(Column::DebtorId);
+        let name = cells.text(Column::Name).unwrap_or_default();
+        let phone = cells.text(Column::Phone);
+        let email = cells.text(Column::Email);
+        let kind = cells.require(Column::Kind).and_then(|text| {
+            let kind = ItemKind::parse(&text);
+            if kind.is_none() {
+                let label = cells.label(Column::Kind).to_string();
+                cells
+                    .errors
+                    .push(format!("{label} {text:?} is not \"invoice\" or \"manual\""));
+            }
+            kind
+        });
+        let reference = cells.require(Column::Reference);
+        let due_date = self.due_date(&mut cells);
+        let currency = self.currency(&mut cells);
+        let (amount, paid) = match currency {
+            Some(currency) => (
+                amount(&mut cells, Column::Amount, currency, None),
+                amount(&mut cells, Column::Paid, currency, Some(0)),
+            ),
+            None => (None, None),
+        };
+
+        match (&debtor_id, kind, reference, due_date, amount, paid, currency) {
+            (Some(id), Some(kind), Some(reference), Some(due_date), Some(amount), Some(paid), Some(currency))
+                if cells.errors.is_empty() =>
+            {
+                Ok(DebtItem {
+                    debtor_id: id.clone(),
+                    name,
+                    phone,
+                    email,
+                    kind,
+                    reference,
+                    due_date,
+                    amount_minor: amount,
+                    paid_minor: paid,
+                    currency,
+                    origin,
+                })
+            }
+            _ => Err(RejectedRow {
+                origin,
+                debtor_id,
+                reason: cells.errors.join("; "),
+            }),
+        }
+    }
+
+    fn due_date(&self, cells: &mut Cells<'_>) -> Option<chrono::NaiveDate> {
+        let label = cells.label(Column::DueDate).to_string();
+        match cells.get(Column::DueDate)? {
+            Value::Date(date) => Some(date),
+            Value::Null => {
+                cells.errors.push(format!("{label} is NULL"));
+                None
+            }
+            Value::Text(text) | Value::Number(text) => {
+                let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+                if date.is_none() {
+                    cells
+                        .errors
+                        .push(format!("{label} {text:?} is not a date (expected YYYY-MM-DD)"));
+                }
+                date
+            }
+        }
+    }
+
+    fn currency(&self, cells: &mut Cells<'_>) -> Option<Currency> {
+        let Some(text) = cells.text(Column::Currency) else {
+            // NULL, empty, or no currency column. An unreadable value has been noted.
+            return Some(self.currency);
+        };
+        let currency = parse_currency(&text);
+        if currency.is_none() {
+            let label = cells.label(Column::Currency).to_string();
+            cells.errors.push(format!(
+                "{label} {text:?} is not an ISO 4217 currency code such as \"XOF\""
+            ));
+        }
+        currency
+    }
+}
+
+/// Reads an amount column; `if_null` is the value of a `NULL` (`None`: an error).
+fn amount(cells: &mut Cells<'_>, column: Column, currency: Currency, if_null: Option<i64>) -> Option<i64> {
+    let label = cells.label(column).to_string();
+    let result = match cells.get(column) {
+        None if cells.parser.layout.get(column).is_none() => return if_null,
+        None => return None,
+        Some(Value::Text(text)) if text.trim().is_empty() && if_null.is_some() => return if_null,
+        Some(Value::Null) => match if_null {
+            Some(value) => return Some(value),
+            None => Err("is NULL".to_string()),
+        },
+        Some(Value::Number(text)) => values::decimal_minor(&text, currency),
+        Some(Value::Text(text)) => parse_amount(&text, currency).map_err(|e| e.to_string()),
+        Some(Value::Date(date)) => Err(format!("{date} is a date, not an amount")),
+    };
+    result.map_err(|e| cells.errors.push(format!("{label} {e}"))).ok()
+}
