@@ -48,6 +48,7 @@ pub fn build_parts(
 ) -> Result<(Box<dyn rappel_core::Source>, Channels), ConfigErrors> {
     let registry = builtins::registry();
     let mut errors: Vec<ConfigError> = Vec::new();
+    let config = &with_status_callbacks(config);
     let source = registry
         .build_source(config, stdout_is_data)
         .map_err(|e| errors.push(e))
@@ -63,6 +64,23 @@ pub fn build_parts(
             errors,
         }),
     }
+}
+
+/// With `[server] public_url`, Twilio channels that name no `status_callback` report
+/// delivery to this server's webhook.
+fn with_status_callbacks(config: &Config) -> Config {
+    let mut config = config.clone();
+    if let Some(base) = &config.server.public_url {
+        let url = format!("{}/webhooks/twilio/status", base.trim_end_matches('/'));
+        for channel in config.channels.values_mut() {
+            if channel.kind.starts_with("twilio-") && !channel.options.contains_key("status_callback") {
+                channel
+                    .options
+                    .insert("status_callback".into(), toml::Value::String(url.clone()));
+            }
+        }
+    }
+    config
 }
 
 /// The engine for `config`.

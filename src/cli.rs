@@ -18,7 +18,7 @@ pub struct Cli {
     pub now: Option<DateTime<Utc>>,
 
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    #[arg(long, global = true, value_enum, env = "RAPPEL_LOG_FORMAT", default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
     /// More logs on stderr: -v for each check and send, -vv for debugging.
@@ -87,6 +87,17 @@ pub enum Command {
     Validate(JsonFlag),
     /// Stay up and run a check at every interval, aligned to the wall clock.
     Run,
+    /// Every reminder recorded: when, to whom, by which channel and template, how it went.
+    History {
+        /// Only this client.
+        #[arg(long)]
+        debtor: Option<String>,
+        /// Only reminders from this date (YYYY-MM-DD, local time) or instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

@@ -6,6 +6,7 @@ mod builtins;
 mod cli;
 mod commands;
 mod output;
+mod server;
 
 use clap::Parser;
 use rappel_core::config::ConfigErrors;

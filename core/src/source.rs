@@ -69,4 +69,10 @@ pub trait Source: Send + Sync {
     /// Reads every item. Bad rows go to [`SourceBatch::rejected`]; only a source that cannot
     /// be read at all is an error.
     async fn load(&self) -> Result<SourceBatch, SourceError>;
+
+    /// Whether the source can be read now, cheaply (`/readyz`). By default: yes; sources
+    /// with a server to reach or a file to find say more.
+    async fn ping(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod daemon;
+mod history;
 mod reset;
 mod send_test;
 mod status;
@@ -20,5 +21,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SendTest { channel, to, body } => send_test::run(&cli, channel, to, body.as_deref()).await,
         Command::Validate(flag) => validate::run(&cli, flag.json).await,
         Command::Run => daemon::run(&cli).await,
+        Command::History { debtor, since, json } => {
+            history::run(&cli, debtor.as_deref(), since.as_deref(), json.json).await
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod csv_input;
+mod daemon;
 mod demo;
 mod email;
 mod once;

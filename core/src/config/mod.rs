@@ -34,6 +34,24 @@ pub struct Config {
     pub channels: BTreeMap<String, ComponentConfig>,
     /// `[templates]`.
     pub templates: TemplatesConfig,
+    /// `[server]`.
+    pub server: ServerConfig,
+}
+
+/// `[server]`: the HTTP server of `rappel run` (health, metrics, provider webhooks). Off
+/// unless `listen` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address to listen on, e.g. `"127.0.0.1:8080"`. Unset: no server.
+    pub listen: Option<String>,
+    /// The URL the world reaches this server at (behind a proxy), e.g.
+    /// `"https://rappel.example.sn"`. Twilio signs webhooks with it, and `tick`/`run` ask
+    /// Twilio to report delivery to `{public_url}/webhooks/twilio/status`.
+    pub public_url: Option<String>,
+    /// The Twilio auth token that signs webhooks (usually `"${TWILIO_AUTH_TOKEN}"`).
+    /// Required for the Twilio webhooks; never printed.
+    pub twilio_auth_token: Option<crate::secret::Secret>,
 }
 
 /// `[engine]`: what runs, when, and how it reads local data.
@@ -59,6 +77,12 @@ pub struct EngineConfig {
     pub default_country_code: String,
     /// The language of messages: picks `templates/<locale>/` and number formatting.
     pub locale: String,
+    /// `run` also checks when `rules.quiet_hours` end (e.g. 08:00), so that reminders held
+    /// overnight go out then instead of at the next interval slot.
+    pub check_when_quiet_hours_end: bool,
+    /// On SIGTERM or SIGINT, how long `run` lets sends in flight finish before recording
+    /// them as `unknown` (checked with the provider at the next start).
+    pub shutdown_grace: Interval,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +96,8 @@ impl Default for EngineConfig {
             timezone: chrono_tz::Africa::Dakar,
             default_country_code: "+221".into(),
             locale: "fr".into(),
+            check_when_quiet_hours_end: false,
+            shutdown_grace: Interval(std::time::Duration::from_secs(10)),
         }
     }
 }
@@ -226,7 +252,7 @@ fn parse_section<T: DeserializeOwned>(value: toml::Value, key: &str) -> Result<T
     })
 }
 
-const SECTIONS: &[&str] = &["engine", "rules", "source", "state", "channels", "templates"];
+const SECTIONS: &[&str] = &["engine", "rules", "source", "state", "channels", "templates", "server"];
 
 impl Config {
     /// Reads `file`, expands `${VAR}` with `env`, applies the legacy variables, and checks
@@ -264,6 +290,7 @@ impl Config {
         let rules = typed(section("rules"), "rules", &mut errors);
         let state = typed(section("state"), "state", &mut errors);
         let templates = typed(section("templates"), "templates", &mut errors);
+        let server = typed(section("server"), "server", &mut errors);
         let source = match section("source") {
             Some(value) => component(value, "source", &mut errors),
             None => {
@@ -301,6 +328,7 @@ impl Config {
             state: state.unwrap_or_default(),
             channels,
             templates: templates.unwrap_or_default(),
+            server: server.unwrap_or_default(),
         };
         legacy::apply(&mut config, env, &mut errors);
         config.check(&mut errors);
@@ -341,6 +369,22 @@ impl Config {
         }
         if self.rules.period_days == 0 {
             errors.push(ConfigError::new("rules.period_days", "must be at least 1 day"));
+        }
+        if let Some(listen) = &self.server.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            errors.push(ConfigError::new(
+                "server.listen",
+                format!("\"{listen}\" is not an address such as \"127.0.0.1:8080\""),
+            ));
+        }
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(ConfigError::new(
+                "server.public_url",
+                "expected an http:// or https:// URL",
+            ));
         }
         if let Some(url) = &self.state.url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))

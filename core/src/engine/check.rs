@@ -56,6 +56,7 @@ impl Engine {
     ) -> Result<CheckSummary, CheckError> {
         let span = tracing::info_span!("tick", at = %now, ?mode);
         let _enter = span.enter();
+        let started = std::time::Instant::now();
         let at = self.instant(now);
         let batch = self.source.load().await.map_err(|error| CheckError::Source {
             source_name: self.source.describe(),
@@ -141,6 +142,16 @@ impl Engine {
             }
         }
         summary.due = due.len();
+        if mode == Mode::Send {
+            metrics::gauge!("rappel_clients_due").set(summary.due as f64);
+            for (reason, n) in &summary.skipped {
+                let reason = serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from));
+                metrics::counter!("rappel_reminders_skipped_total", "reason" => reason.unwrap_or_default())
+                    .increment(*n as u64);
+            }
+        }
         if summary.cost_currency.is_some() {
             summary.estimated_cost = Some(crate::money::format_micros(summary.cost_micros));
         }
@@ -189,6 +200,8 @@ impl Engine {
                 ],
             )
             .await?;
+        metrics::counter!("rappel_checks_total").increment(1);
+        metrics::histogram!("rappel_check_duration_seconds").record(started.elapsed().as_secs_f64());
         tracing::info!(
             sent = summary.sent,
             failed = summary.failed,
@@ -209,8 +222,16 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<MessageReport, CheckError> {
         let named = &self.routes[due.route];
-        let (mut report, mut failure) =
-            dispatch::send_one(due.send, named.channel.as_ref(), ledger, &downs[due.route], now, None).await?;
+        let (mut report, mut failure) = dispatch::send_one(
+            self,
+            due.send,
+            named.channel.as_ref(),
+            ledger,
+            &downs[due.route],
+            now,
+            None,
+        )
+        .await?;
         for route in &due.fallbacks {
             let (Some(kind), Some(id)) = (failure, report.reminder_id) else {
                 break;
@@ -236,7 +257,8 @@ impl Engine {
                 html,
             };
             let channel = self.routes[route.channel].channel.as_ref();
-            (report, failure) = dispatch::send_one(send, channel, ledger, &downs[route.channel], now, Some(id)).await?;
+            (report, failure) =
+                dispatch::send_one(self, send, channel, ledger, &downs[route.channel], now, Some(id)).await?;
         }
         Ok(report)
     }

@@ -34,6 +34,7 @@ pub(crate) struct Due {
 /// `reuse`: the reminder's ledger id when a permanent failure on another channel hands it
 /// over to this one (same key, new channel and recipient). Ledger errors end the check.
 pub(crate) async fn send_one(
+    engine: &super::Engine,
     due: Due,
     channel: &dyn Channel,
     ledger: &Ledger,
@@ -43,6 +44,12 @@ pub(crate) async fn send_one(
 ) -> Result<(MessageReport, Option<SendErrorKind>), LedgerError> {
     let mut report = due.report;
     let html = due.html;
+    let due_cost = due.estimated_cost_micros;
+    if engine.stopping.load(Ordering::SeqCst) {
+        report.status = "skipped";
+        report.error = Some("rappel is shutting down".into());
+        return Ok((report, None));
+    }
     if channel_down.load(Ordering::SeqCst) {
         report.status = "skipped";
         report.error = Some(format!("channel {} is down for this check", report.channel));
@@ -87,6 +94,7 @@ pub(crate) async fn send_one(
         return Ok((report, None));
     };
     report.reminder_id = Some(id);
+    let _in_flight = InFlight::new(engine, id);
     let message = Message {
         at: now,
         reminder_id: Some(id),
@@ -161,6 +169,18 @@ pub(crate) async fn send_one(
             failure = Some(e.kind);
         }
     }
+    metrics::counter!("rappel_reminders_total", "channel" => report.channel.clone(), "status" => report.status)
+        .increment(1);
+    if report.status == "sent" {
+        if let Some(segments) = report.segments {
+            metrics::counter!("rappel_sms_segments_total", "channel" => report.channel.clone())
+                .increment(u64::from(segments));
+        }
+        if let (Some(cost), Some(currency)) = (due_cost, &report.cost_currency) {
+            metrics::counter!("rappel_estimated_cost_micros_total", "channel" => report.channel.clone(), "currency" => currency.clone())
+                .increment(cost.max(0) as u64);
+        }
+    }
     Ok((report, failure))
 }
 
@@ -179,10 +199,38 @@ pub async fn send_with_retries(channel: &dyn Channel, message: &Message) -> Resu
         .with_max_delay(MAX_WAIT)
         .with_max_times(RETRIES)
         .with_jitter();
-    (|| channel.send(message))
-        .retry(backoff)
-        .when(SendError::is_transient)
-        .adjust(|e: &SendError, wait| wait.map(|w| e.retry_after.unwrap_or(w).min(MAX_WAIT)))
-        .notify(|e: &SendError, wait| tracing::warn!(error = %e, ?wait, "transient failure, trying again"))
-        .await
+    (|| async {
+        let started = std::time::Instant::now();
+        let result = channel.send(message).await;
+        metrics::histogram!("rappel_provider_request_seconds").record(started.elapsed().as_secs_f64());
+        result
+    })
+    .retry(backoff)
+    .when(SendError::is_transient)
+    .adjust(|e: &SendError, wait| wait.map(|w| e.retry_after.unwrap_or(w).min(MAX_WAIT)))
+    .notify(|e: &SendError, wait| tracing::warn!(error = %e, ?wait, "transient failure, trying again"))
+    .await
+}
+
+/// Keeps a claimed reminder in the engine's in-flight set until its outcome is recorded.
+struct InFlight<'a> {
+    engine: &'a super::Engine,
+    id: i64,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(engine: &'a super::Engine, id: i64) -> Self {
+        if let Ok(mut set) = engine.in_flight.lock() {
+            set.insert(id);
+        }
+        Self { engine, id }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.engine.in_flight.lock() {
+            set.remove(&self.id);
+        }
+    }
 }

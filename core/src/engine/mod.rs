@@ -31,6 +31,10 @@ pub struct Engine {
     routes: Vec<NamedChannel>,
     renderer: Renderer,
     region: DefaultRegion,
+    /// Set by [`Engine::stop_sending`]: no new send starts.
+    stopping: std::sync::atomic::AtomicBool,
+    /// Reminders claimed and not yet recorded, for a shutdown that cannot wait.
+    in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// A configured channel and its name.
@@ -124,7 +128,22 @@ impl Engine {
             routes,
             renderer,
             region,
+            stopping: Default::default(),
+            in_flight: Default::default(),
         })
+    }
+
+    /// No new send starts after this (shutdown); sends in flight go on.
+    pub fn stop_sending(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Reminders claimed in the ledger whose send has not been recorded yet.
+    pub fn in_flight(&self) -> Vec<i64> {
+        self.in_flight
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The configuration.

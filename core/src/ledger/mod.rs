@@ -591,10 +591,217 @@ impl Ledger {
             .collect())
     }
 
+    /// Whether the ledger answers (`/readyz`).
+    pub async fn ping(&self) -> Result<(), LedgerError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("does not answer"))?;
+        Ok(())
+    }
+
+    /// Records a provider's status callback on the reminder it sent as `provider_id`.
+    /// Idempotent, and a status older than the one stored (`sent` after `delivered`) is
+    /// ignored. Statuses Twilio sends before the hand-over is done (`queued`…) count as
+    /// older than `sent`.
+    pub async fn record_delivery(
+        &self,
+        provider_id: &str,
+        status: &str,
+        error_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryUpdate, LedgerError> {
+        let Some(rank) = delivery_rank(status) else {
+            return Ok(DeliveryUpdate::UnknownStatus);
+        };
+        let row = sqlx::query("SELECT id, delivery_status FROM reminders WHERE provider_id = $1")
+            .bind(provider_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err("cannot read a reminder"))?;
+        let Some(row) = row else {
+            return Ok(DeliveryUpdate::NoSuchMessage);
+        };
+        let id: i64 = row.get("id");
+        let current: Option<String> = row.get("delivery_status");
+        if current
+            .as_deref()
+            .and_then(delivery_rank)
+            .is_some_and(|stored| stored >= rank)
+        {
+            return Ok(DeliveryUpdate::Stale);
+        }
+        // Only if nobody changed it meanwhile: two callbacks racing keep the newest.
+        let changed = sqlx::query(
+            "UPDATE reminders SET delivery_status = $1, delivery_error_code = $2, delivery_updated_at = $3 \
+             WHERE id = $4 AND COALESCE(delivery_status, '') = $5",
+        )
+        .bind(status)
+        .bind(error_code)
+        .bind(ts(now))
+        .bind(id)
+        .bind(current.unwrap_or_default())
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot record a delivery status"))?
+        .rows_affected();
+        Ok(if changed == 1 {
+            DeliveryUpdate::Recorded
+        } else {
+            DeliveryUpdate::Stale
+        })
+    }
+
+    /// Lifts an opt-out (the recipient sent START).
+    pub async fn unflag_contact(&self, address: &str, state: ContactState) -> Result<bool, LedgerError> {
+        let n = sqlx::query("DELETE FROM contacts WHERE address = $1 AND state = $2")
+            .bind(address)
+            .bind(state.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot lift a contact flag"))?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Reminders still `pending` among `ids` become `unknown`: the process stops before
+    /// their outcome is known, and the next check asks the provider.
+    pub async fn mark_interrupted(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, LedgerError> {
+        let mut n = 0;
+        for id in ids {
+            n += sqlx::query(
+                "UPDATE reminders SET status = 'unknown', error = 'interrupted by shutdown', updated_at = $1 \
+                 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(ts(now))
+            .bind(*id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot record an interrupted send"))?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// The audit trail: every reminder (of one debtor, since an instant), oldest first.
+    pub async fn history(
+        &self,
+        debtor_id: Option<&str>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<HistoryRow>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT id, debtor_id, cycle, seq, channel, template, recipient, status, error, error_code, \
+                    provider_id, segments, price, price_unit, delivery_status, delivery_error_code, \
+                    total_minor, currency, attempted_at, sent_at \
+             FROM reminders WHERE ($1 = '' OR debtor_id = $1) AND attempted_at >= $2 \
+             ORDER BY attempted_at, debtor_id, cycle, seq",
+        )
+        .bind(debtor_id.unwrap_or_default())
+        .bind(since.map_or(i64::MIN, ts))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryRow {
+                id: r.get("id"),
+                debtor_id: r.get("debtor_id"),
+                cycle: r.get::<i64, _>("cycle") as u32,
+                reminder: r.get::<i64, _>("seq") as u32,
+                channel: r.get("channel"),
+                template: r.get("template"),
+                to: r.get("recipient"),
+                status: r.get("status"),
+                error: r.get("error"),
+                error_code: r.get("error_code"),
+                provider_id: r.get("provider_id"),
+                segments: r.get::<Option<i64>, _>("segments").map(|n| n as u32),
+                price: r.get("price"),
+                price_unit: r.get("price_unit"),
+                delivery_status: r.get("delivery_status"),
+                delivery_error_code: r.get("delivery_error_code"),
+                total_minor: r.get("total_minor"),
+                currency: r.get("currency"),
+                attempted_at: from_ts(r.get("attempted_at")),
+                sent_at: r.get::<Option<i64>, _>("sent_at").map(from_ts),
+            })
+            .collect())
+    }
+
     /// Closes the pool cleanly.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// What a status callback did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryUpdate {
+    /// Stored on the reminder.
+    Recorded,
+    /// The stored status is as new or newer: nothing changed.
+    Stale,
+    /// No reminder was sent as this message.
+    NoSuchMessage,
+    /// Not a status rappel knows.
+    UnknownStatus,
+}
+
+/// How far along a provider status is; later statuses win over earlier ones.
+fn delivery_rank(status: &str) -> Option<u8> {
+    Some(match status {
+        "accepted" | "scheduled" | "queued" => 1,
+        "sending" => 2,
+        "sent" => 3,
+        "delivered" | "undelivered" | "failed" | "canceled" => 4,
+        "read" => 5,
+        _ => return None,
+    })
+}
+
+/// One reminder in the audit trail (`rappel history`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryRow {
+    /// Ledger id.
+    pub id: i64,
+    /// The client.
+    pub debtor_id: String,
+    /// The cycle.
+    pub cycle: u32,
+    /// The reminder's number in the cycle.
+    pub reminder: u32,
+    /// The channel that sent it.
+    pub channel: String,
+    /// The template.
+    pub template: String,
+    /// The address.
+    pub to: String,
+    /// rappel's status: pending, sent, failed, unknown.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The provider's error code.
+    pub error_code: Option<String>,
+    /// The provider's message id.
+    pub provider_id: Option<String>,
+    /// SMS segments.
+    pub segments: Option<u32>,
+    /// The price the provider reported.
+    pub price: Option<String>,
+    /// Its currency.
+    pub price_unit: Option<String>,
+    /// The last delivery status from the provider's callbacks.
+    pub delivery_status: Option<String>,
+    /// Its error code.
+    pub delivery_error_code: Option<String>,
+    /// The total announced, minor units.
+    pub total_minor: i64,
+    /// Its currency.
+    pub currency: String,
+    /// When it was attempted.
+    pub attempted_at: DateTime<Utc>,
+    /// When it was handed over.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 fn outcome(status: &str, retryable: bool) -> Outcome {
@@ -733,6 +940,61 @@ mod tests {
                 l.contact_flags().await.unwrap()["+221771234567"],
                 vec![ContactState::OptedOut]
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn delivery_statuses_only_move_forward_and_opt_outs_can_be_lifted() {
+        for (_guard, l) in ledgers().await {
+            let t0 = at("2025-11-26T12:00:00Z");
+            let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+            let d = Delivery {
+                provider_id: Some("SM1".into()),
+                ..Delivery::default()
+            };
+            l.mark_sent(id, &d, t0).await.unwrap();
+            assert_eq!(
+                l.record_delivery("SM1", "sent", None, t0).await.unwrap(),
+                DeliveryUpdate::Recorded
+            );
+            assert_eq!(
+                l.record_delivery("SM1", "delivered", None, t0).await.unwrap(),
+                DeliveryUpdate::Recorded
+            );
+            assert_eq!(
+                l.record_delivery("SM1", "delivered", None, t0).await.unwrap(),
+                DeliveryUpdate::Stale
+            );
+            assert_eq!(
+                l.record_delivery("SM1", "sent", None, t0).await.unwrap(),
+                DeliveryUpdate::Stale
+            );
+            assert_eq!(
+                l.record_delivery("SM9", "sent", None, t0).await.unwrap(),
+                DeliveryUpdate::NoSuchMessage
+            );
+            assert_eq!(
+                l.record_delivery("SM1", "exploded", None, t0).await.unwrap(),
+                DeliveryUpdate::UnknownStatus
+            );
+            let h = l.history(Some("C1"), None).await.unwrap();
+            assert_eq!(
+                (h[0].status.as_str(), h[0].delivery_status.as_deref()),
+                ("sent", Some("delivered"))
+            );
+            assert!(
+                l.history(None, Some(at("2025-11-27T00:00:00Z")))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+
+            l.flag_contact("+221771234567", ContactState::OptedOut, None, "STOP", t0)
+                .await
+                .unwrap();
+            assert!(l.unflag_contact("+221771234567", ContactState::OptedOut).await.unwrap());
+            assert!(l.contact_flags().await.unwrap().is_empty());
+            l.ping().await.unwrap();
         }
     }
 
