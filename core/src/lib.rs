@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod mask;
 pub mod money;
 pub mod phone;
+pub mod plugin;
 pub mod registry;
 pub mod render;
 pub mod rules;

@@ -101,7 +101,7 @@ impl Engine {
                     channel: e.routes.first().map(|r| self.channel_name(r.channel).to_string()),
                     address: e.address.as_ref().ok().cloned(),
                     opted_out: e.history.opted_out,
-                    invalid_contact: e.history.invalid_contact || e.address.is_err(),
+                    invalid_contact: e.history.invalid_contact || (e.address.is_err() && !e.history.opted_out),
                 }
             })
             .collect();

@@ -46,17 +46,22 @@ fn three_processes_on_one_postgres_ledger_send_each_reminder_once() {
     // Create the tables once, so that the three processes race on claims only.
     s.run(&["status", "--debtor", "C0000"]).ok();
 
+    // Each child's output is drained by its own thread: a child blocked on a full pipe would
+    // stall the others on its open claims.
     let children: Vec<_> = (0..3)
         .map(|_| {
-            s.cmd(&["tick", "--json", "--now", "2025-12-01T10:00:00Z"])
+            let child = s
+                .cmd(&["tick", "--json", "--now", "2025-12-01T10:00:00Z"])
                 .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
-                .unwrap()
+                .unwrap();
+            std::thread::spawn(move || child.wait_with_output().unwrap())
         })
         .collect();
     let mut per_process = Vec::new();
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = child.join().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let sent = String::from_utf8_lossy(&out.stdout)
             .lines()

@@ -282,17 +282,15 @@ impl Ledger {
     /// this process or another) owns this reminder. A transient failure under the same key
     /// is taken over again.
     pub async fn claim(&self, r: &NewReminder<'_>, now: DateTime<Utc>) -> Result<Option<i64>, LedgerError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(self.err("cannot start a transaction"))?;
+        // Two statements, each committed on its own: no transaction stays open across an
+        // await, so a stalled process never blocks the others' claims. A cycle opened without
+        // its reminder (a crash in between) is harmless: the next check sends reminder 1.
         if r.opens_cycle {
             sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(r.debtor_id)
                 .bind(i64::from(r.cycle))
                 .bind(ts(now))
-                .execute(&mut *tx)
+                .execute(&self.pool)
                 .await
                 .map_err(self.err("cannot open a cycle"))?;
         }
@@ -328,10 +326,9 @@ impl Ledger {
         .bind(r.cost_currency)
         .bind(ts(now))
         .bind(ts(now))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
         .map_err(self.err("cannot record a reminder"))?;
-        tx.commit().await.map_err(self.err("cannot commit a reminder"))?;
         Ok(id)
     }
 
