@@ -50,6 +50,10 @@ pub struct Message {
     pub body: String,
     /// The HTML body, for email.
     pub html: Option<String>,
+    /// Values of the reminder for channels that fill their own templates (WhatsApp
+    /// Content templates): `name`, `total` (formatted, `127 000 XOF`), `item_count`,
+    /// `reminder_number`, `oldest_due_date`. Empty for test messages.
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// What the channel knows after a successful hand-over.

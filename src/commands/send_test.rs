@@ -40,6 +40,7 @@ pub async fn run(cli: &Cli, channel_name: &str, to: &str, body: Option<&str>) ->
         subject: (channel.medium() == Medium::Email).then(|| "rappel test".to_string()),
         body,
         html: None,
+        vars: Default::default(),
     };
     match send_with_retries(channel.as_ref(), &message).await {
         Ok(d) => {

@@ -256,3 +256,44 @@ fn validate_warns_when_a_template_forces_ucs2() {
     let run = s.run(&["validate"]).ok();
     assert!(!run.stderr.contains("is not GSM-7"), "transliterated: {}", run.stderr);
 }
+
+#[test]
+fn whatsapp_templates_get_the_clients_name_and_total() {
+    let fake = FakeTwilio::start_in_background();
+    let channel = format!(
+        r#"
+[channels.wa]
+kind = "twilio-whatsapp"
+account_sid = "{sid}"
+auth_token = "{token}"
+from = "+15005550006"
+base_url = "{url}"
+rate_per_second = 0
+content_sid = "HX0123456789abcdef0123456789abcdef"
+content_variables = {{ "1" = "name", "2" = "total", "3" = "oldest_due_date" }}
+"#,
+        sid = fake.account_sid(),
+        token = fake.auth_token(),
+        url = fake.base_url()
+    );
+    let config = outbox_config(&channel).replace("channel = \"outbox\"", "channel = \"wa\"");
+    let s = Scratch::new(
+        &config,
+        "C1,Awa,77 123 45 67,,invoice,F-1,2025-11-20,2500,0,XOF\nC1,Awa,77 123 45 67,,manual,3,2025-11-10,125000,1000,XOF\n",
+    );
+    s.run(&["tick", "--now", NOW]).ok();
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(
+        (r.field("To"), r.field("From")),
+        (Some("whatsapp:+221771234567"), Some("whatsapp:+15005550006"))
+    );
+    assert_eq!(r.field("ContentSid"), Some("HX0123456789abcdef0123456789abcdef"));
+    let vars: serde_json::Value = serde_json::from_str(r.field("ContentVariables").unwrap()).unwrap();
+    assert_eq!(
+        vars,
+        serde_json::json!({"1": "Awa", "2": "126 500 XOF", "3": "2025-11-10"})
+    );
+    assert_eq!(r.field("Body"), None);
+}

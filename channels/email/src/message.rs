@@ -97,6 +97,7 @@ mod tests {
             subject: Some("Rappel : créances échues\r\nBcc: evil@example.com".into()),
             body: "Bonjour Fa Guité,\nRestant: 127 000 XOF".into(),
             html: html.map(str::to_string),
+            vars: Default::default(),
         }
     }
 

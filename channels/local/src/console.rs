@@ -97,6 +97,7 @@ mod tests {
             subject: Some("Rappel".into()),
             body: "Bonjour".into(),
             html: None,
+            vars: Default::default(),
         });
         assert_eq!(
             text,

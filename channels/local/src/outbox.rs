@@ -161,6 +161,7 @@ mod tests {
                 subject: None,
                 body: "Bonjour\nligne 2".into(),
                 html: None,
+                vars: Default::default(),
             };
             outbox.send(&m).await.unwrap();
         }
@@ -185,6 +186,7 @@ mod tests {
             subject: None,
             body: "b".into(),
             html: None,
+            vars: Default::default(),
         };
         assert_eq!(outbox.find_sent(&m, m.at).await.unwrap(), None, "no file yet");
         outbox.send(&m).await.unwrap();
@@ -205,6 +207,7 @@ mod tests {
             subject: None,
             body: "b".into(),
             html: None,
+            vars: Default::default(),
         };
         let err = outbox.send(&m).await.unwrap_err();
         assert!(err.is_transient());

@@ -179,6 +179,7 @@ fn field_value(field: Field, message: &Message) -> String {
         Field::DebtorId => message.debtor_id.clone().unwrap_or_default(),
         Field::ReminderId => message.reminder_id.map(|id| id.to_string()).unwrap_or_default(),
         Field::Date => message.at.format("%Y-%m-%d").to_string(),
+        Field::Var(name) => message.vars.get(name).cloned().unwrap_or_default(),
     }
 }
 

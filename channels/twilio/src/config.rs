@@ -70,9 +70,9 @@ pub struct TwilioConfig {
     #[serde(default)]
     pub content_sid: Option<String>,
     /// WhatsApp only, with `content_sid`: the template's variables, each taken from a field
-    /// of the message: `{ "1" = "body", "2" = "date" }`. Known fields: `body` (the rendered
-    /// text), `to`, `debtor_id`, `reminder_id`, `date` (the check's date, `YYYY-MM-DD`). The
-    /// client's name and total are not separate fields yet: put them in the rendered body.
+    /// of the message: `{ "1" = "name", "2" = "total" }`. Known fields: `name`, `total`
+    /// (`127 000 XOF`), `item_count`, `reminder_number`, `oldest_due_date`, `body` (the rendered
+    /// text), `to`, `debtor_id`, `reminder_id`, `date` (the check's date, `YYYY-MM-DD`).
     #[serde(default)]
     pub content_variables: BTreeMap<String, String>,
 }

@@ -42,9 +42,12 @@ pub(crate) enum Field {
     DebtorId,
     ReminderId,
     Date,
+    /// One of the reminder's values (`Message::vars`).
+    Var(&'static str),
 }
 
-const FIELDS: &str = "body, to, debtor_id, reminder_id, date";
+const FIELDS: &str =
+    "body, to, debtor_id, reminder_id, date, name, total, item_count, reminder_number, oldest_due_date";
 
 impl Field {
     fn parse(name: &str) -> Option<Self> {
@@ -54,6 +57,11 @@ impl Field {
             "debtor_id" => Self::DebtorId,
             "reminder_id" => Self::ReminderId,
             "date" => Self::Date,
+            "name" => Self::Var("name"),
+            "total" => Self::Var("total"),
+            "item_count" => Self::Var("item_count"),
+            "reminder_number" => Self::Var("reminder_number"),
+            "oldest_due_date" => Self::Var("oldest_due_date"),
             _ => return None,
         })
     }
@@ -443,7 +451,7 @@ mod tests {
         assert_eq!(keys(c.validate(Medium::Sms)), ["content_sid"]);
         let unknown = parse(&format!(
             "auth_token = \"{TOKEN}\"\nfrom = \"+14155238886\"\ncontent_sid = \"HX0123456789abcdef0123456789abcdef\"\n\
-             content_variables = {{ \"1\" = \"name\" }}"
+             content_variables = {{ \"1\" = \"nom\" }}"
         ));
         assert_eq!(keys(unknown.validate(Medium::Whatsapp)), ["content_variables"]);
     }

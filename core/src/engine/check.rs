@@ -130,6 +130,7 @@ impl Engine {
                             verify,
                             estimated_cost_micros,
                             html,
+                            vars: vars_of(&data),
                         },
                         route: eval.routes[0].channel,
                         fallbacks: eval.routes[1..].to_vec(),
@@ -255,6 +256,7 @@ impl Engine {
                 verify: false,
                 estimated_cost_micros,
                 html,
+                vars: vars_of(&due.data),
             };
             let channel = self.routes[route.channel].channel.as_ref();
             (report, failure) =
@@ -324,6 +326,24 @@ impl Engine {
         };
         Ok((report, rendered.html, cost_micros))
     }
+}
+
+/// The reminder's values for channels that fill their own templates.
+fn vars_of(data: &ReminderData) -> std::collections::BTreeMap<String, String> {
+    let total = crate::money::parse_currency(&data.currency)
+        .map(|c| crate::money::format_minor(data.total_minor, c, &data.locale))
+        .unwrap_or_else(|| format!("{} {}", data.total_minor, data.currency));
+    let oldest = data.items.iter().map(|i| i.due_date.clone()).min().unwrap_or_default();
+    [
+        ("name", data.name.clone()),
+        ("total", total),
+        ("item_count", data.item_count.to_string()),
+        ("reminder_number", data.reminder_number.to_string()),
+        ("oldest_due_date", oldest),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// A due reminder with what it needs to fall back to other channels.

@@ -28,6 +28,8 @@ pub(crate) struct Due {
     pub estimated_cost_micros: Option<i64>,
     /// The HTML body, for email.
     pub html: Option<String>,
+    /// The reminder's values for provider-side templates.
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Sends one due reminder and fills in its status; returns how the send failed, if it did.
@@ -44,6 +46,7 @@ pub(crate) async fn send_one(
 ) -> Result<(MessageReport, Option<SendErrorKind>), LedgerError> {
     let mut report = due.report;
     let html = due.html;
+    let vars = due.vars;
     let due_cost = due.estimated_cost_micros;
     if engine.stopping.load(Ordering::SeqCst) {
         report.status = "skipped";
@@ -103,6 +106,7 @@ pub(crate) async fn send_one(
         subject: report.subject.clone(),
         body: report.body.clone(),
         html,
+        vars,
     };
 
     if due.verify {

@@ -237,5 +237,6 @@ pub fn reminder(to: &str, subject: &str, body: &str, html: Option<&str>) -> rapp
         subject: Some(subject.into()),
         body: body.into(),
         html: html.map(str::to_string),
+        vars: Default::default(),
     }
 }

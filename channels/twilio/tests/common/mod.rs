@@ -57,6 +57,7 @@ pub fn message(to: &str, body: &str) -> Message {
         subject: None,
         body: body.into(),
         html: None,
+        vars: Default::default(),
     }
 }
 
