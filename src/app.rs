@@ -86,6 +86,11 @@ fn with_status_callbacks(config: &Config) -> Config {
 /// The engine for `config`.
 pub fn engine(config: Config, stdout_is_data: bool) -> anyhow::Result<Engine> {
     let (source, channels) = build_parts(&config, stdout_is_data)?;
+    engine_with(config, source, channels)
+}
+
+/// The engine for `config` with parts built elsewhere (`simulate`).
+pub fn engine_with(config: Config, source: Box<dyn rappel_core::Source>, channels: Channels) -> anyhow::Result<Engine> {
     let file = config.file.clone();
     Engine::new(config, source, channels)
         .map_err(|e| UsageError(format!("{}: {e}", file.display())))

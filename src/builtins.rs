@@ -16,4 +16,5 @@ pub fn registry() -> Registry {
             rappel_channel_twilio::build_whatsapp,
         )
         .channel(rappel_channel_email::KIND, rappel_channel_email::build)
+        .channel("plugin", rappel_core::plugin::build)
 }

@@ -87,6 +87,33 @@ pub enum Command {
     Validate(JsonFlag),
     /// Stay up and run a check at every interval, aligned to the wall clock.
     Run,
+    /// What each message and experiment variant achieved: payers, amounts, rates, cost.
+    Stats {
+        /// Only reminders and payments from this date (YYYY-MM-DD, local time) or instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only this experiment.
+        #[arg(long)]
+        experiment: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Run the real rules over the configured source on a virtual clock, with an in-memory
+    /// ledger and nothing sent: who would get which reminder on which day.
+    Simulate {
+        /// How many days to simulate.
+        #[arg(long)]
+        days: u32,
+        /// The first day (YYYY-MM-DD, local time) or instant; default: --now or today.
+        #[arg(long)]
+        from: Option<String>,
+        /// Payments to apply on their day: a CSV with the header date,debtor_id,amount
+        /// (amount in major units).
+        #[arg(long)]
+        payments: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Every reminder recorded: when, to whom, by which channel and template, how it went.
     History {
         /// Only this client.

@@ -24,7 +24,9 @@ pub mod schedule;
 pub mod secret;
 pub mod sms;
 pub mod source;
+pub mod stats;
 pub mod status;
+pub mod strategy;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 pub async fn run(cli: &Cli, debtor: Option<&str>, since: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let config = app::load_config(&cli.config)?;
     let tz = config.engine.timezone;
-    let since = since.map(|s| parse_since(s, tz)).transpose()?;
+    let since = since
+        .map(|s| parse_since(s, tz).map_err(|e| UsageError(format!("--since: {e}"))))
+        .transpose()?;
     let path = config.resolve(&config.state.path);
     if config.state.url.is_none() && !path.exists() {
         if !json {
@@ -56,7 +58,7 @@ pub async fn run(cli: &Cli, debtor: Option<&str>, since: Option<&str>, json: boo
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_since(text: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, UsageError> {
+pub fn parse_since(text: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, UsageError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());
     }

@@ -29,18 +29,12 @@ fn field<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// Checks the signature; `Err` is the response to send.
-fn authenticate(
-    s: &Shared,
-    uri: &Uri,
-    headers: &HeaderMap,
-    params: &Params,
-    kind: &'static str,
-) -> Result<(), Response> {
+/// Checks the signature; `Some` is the refusal to send back.
+fn refusal(s: &Shared, uri: &Uri, headers: &HeaderMap, params: &Params, kind: &'static str) -> Option<Response> {
     let refuse = |why: &str| {
         metrics::counter!("rappel_webhook_events_total", "kind" => kind, "result" => "refused").increment(1);
         tracing::warn!(kind, "webhook refused: {why}");
-        Err((StatusCode::FORBIDDEN, format!("{why}\n")).into_response())
+        Some((StatusCode::FORBIDDEN, format!("{why}\n")).into_response())
     };
     let (Some(token), Some(base)) = (&s.twilio_token, &s.public_url) else {
         return refuse("webhooks need [server] public_url and twilio_auth_token");
@@ -53,7 +47,7 @@ fn authenticate(
     if !signature::verify(token.expose(), &url, params, given) {
         return refuse("bad X-Twilio-Signature");
     }
-    Ok(())
+    None
 }
 
 /// `POST /webhooks/twilio/status`: `MessageSid`, `MessageStatus`, `ErrorCode`.
@@ -63,7 +57,7 @@ pub async fn status(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if let Err(refused) = authenticate(&s, &uri, &headers, &params, "status") {
+    if let Some(refused) = refusal(&s, &uri, &headers, &params, "status") {
         return refused;
     }
     let (Some(sid), Some(status)) = (field(&params, "MessageSid"), field(&params, "MessageStatus")) else {
@@ -98,7 +92,7 @@ pub async fn inbound(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if let Err(refused) = authenticate(&s, &uri, &headers, &params, "inbound") {
+    if let Some(refused) = refusal(&s, &uri, &headers, &params, "inbound") {
         return refused;
     }
     let from = field(&params, "From").unwrap_or_default();

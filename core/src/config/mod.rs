@@ -36,6 +36,8 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// `[server]`.
     pub server: ServerConfig,
+    /// `[[messages]]` and `[experiments.NAME]`: which template each reminder uses.
+    pub strategy: crate::strategy::Strategy,
 }
 
 /// `[server]`: the HTTP server of `rappel run` (health, metrics, provider webhooks). Off
@@ -117,6 +119,9 @@ pub struct RulesConfig {
     /// Local hours during which nothing is sent (`"21:00-08:00"`, or `"off"`).
     #[serde(deserialize_with = "values::quiet_hours")]
     pub quiet_hours: Option<QuietHours>,
+    /// A payment (a drop of the overdue balance between two checks) counts for the last
+    /// reminder sent at most this many days before it (`rappel stats`).
+    pub attribution_days: u32,
 }
 
 impl Default for RulesConfig {
@@ -127,6 +132,7 @@ impl Default for RulesConfig {
             min_amount: 0,
             max_reminders: 0,
             quiet_hours: QuietHours::parse("21:00-08:00").expect("the default parses"),
+            attribution_days: 7,
         }
     }
 }
@@ -252,7 +258,17 @@ fn parse_section<T: DeserializeOwned>(value: toml::Value, key: &str) -> Result<T
     })
 }
 
-const SECTIONS: &[&str] = &["engine", "rules", "source", "state", "channels", "templates", "server"];
+const SECTIONS: &[&str] = &[
+    "engine",
+    "rules",
+    "source",
+    "state",
+    "channels",
+    "templates",
+    "server",
+    "messages",
+    "experiments",
+];
 
 impl Config {
     /// Reads `file`, expands `${VAR}` with `env`, applies the legacy variables, and checks
@@ -291,6 +307,14 @@ impl Config {
         let state = typed(section("state"), "state", &mut errors);
         let templates = typed(section("templates"), "templates", &mut errors);
         let server = typed(section("server"), "server", &mut errors);
+        let messages: Option<Vec<crate::strategy::MessageRule>> = typed(section("messages"), "messages", &mut errors);
+        let experiments: Option<BTreeMap<String, crate::strategy::Experiment>> =
+            typed(section("experiments"), "experiments", &mut errors);
+        let mut strategy = crate::strategy::Strategy::default();
+        if let Some(rules) = messages {
+            strategy.rules = rules;
+        }
+        strategy.experiments = experiments.unwrap_or_default();
         let source = match section("source") {
             Some(value) => component(value, "source", &mut errors),
             None => {
@@ -329,6 +353,7 @@ impl Config {
             channels,
             templates: templates.unwrap_or_default(),
             server: server.unwrap_or_default(),
+            strategy,
         };
         legacy::apply(&mut config, env, &mut errors);
         config.check(&mut errors);
@@ -369,6 +394,9 @@ impl Config {
         }
         if self.rules.period_days == 0 {
             errors.push(ConfigError::new("rules.period_days", "must be at least 1 day"));
+        }
+        for (at, message) in self.strategy.check() {
+            errors.push(ConfigError::new(at, message));
         }
         if let Some(listen) = &self.server.listen
             && listen.parse::<std::net::SocketAddr>().is_err()

@@ -78,6 +78,11 @@ impl Engine {
             Some(l) => (l.histories().await?, l.contact_flags().await?),
             None => Default::default(),
         };
+        let balances = match (mode, ledger) {
+            (Mode::Send, Some(l)) => l.balances().await?,
+            _ => Default::default(),
+        };
+        let mut balance_changes = Vec::new();
         let mut summary = CheckSummary {
             at: now,
             clients: debtors.len(),
@@ -91,6 +96,15 @@ impl Engine {
             let eval = self.evaluate(debtor, histories.get(&debtor.id), &flags, at);
             if eval.overdue_minor > 0 {
                 summary.clients_overdue += 1;
+            }
+            let previous = balances.get(&debtor.id).copied().unwrap_or(0);
+            if mode == Mode::Send && previous != eval.overdue_minor && !with_bad_rows.contains(debtor.id.as_str()) {
+                balance_changes.push(crate::ledger::BalanceChange {
+                    debtor_id: debtor.id.clone(),
+                    previous_minor: previous,
+                    overdue_minor: eval.overdue_minor,
+                    currency: debtor.currency.code().to_string(),
+                });
             }
             match eval.decision {
                 Decision::Skip { reason, close_cycle } => {
@@ -164,6 +178,10 @@ impl Engine {
             return Ok(summary);
         }
         let ledger = ledger.expect("Mode::Send needs a ledger");
+        // Payments first: those seen now belong to reminders sent before this check.
+        summary.payments = ledger
+            .record_balances(&balance_changes, self.config.rules.attribution_days, now)
+            .await?;
         if ledger.is_shared() && !due.is_empty() {
             // Processes sharing the ledger start at different points of the list, so that
             // they claim different clients instead of queueing behind each other.
@@ -295,7 +313,18 @@ impl Engine {
         cycle: u32,
     ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
         let named = &self.routes[route.channel];
-        let rendered = self.renderer.render_reminder(named.channel.medium(), data)?;
+        let scale = crate::money::parse_currency(&data.currency).map_or(1, |c| 10_i64.pow(crate::money::exponent(c)));
+        let choice = self.config.strategy.choose(crate::strategy::Facts {
+            debtor_id: &data.debtor_id,
+            amount: u64::try_from(data.total_minor / scale).unwrap_or(0),
+            stage: data.reminder_number,
+            days_overdue: u32::try_from(data.max_days_overdue).unwrap_or(u32::MAX),
+            channel: &named.name,
+            locale: &data.locale,
+        });
+        let rendered = self
+            .renderer
+            .render_message(named.channel.medium(), &choice.template, data)?;
         let estimate = named.channel.estimate(&rendered.body);
         let cost_micros = estimate.as_ref().and_then(|e| e.cost_micros);
         let report = MessageReport {
@@ -311,6 +340,9 @@ impl Engine {
             body: estimate.map(|e| e.body).unwrap_or(rendered.body),
             subject: rendered.subject,
             template: rendered.template,
+            message: choice.template,
+            experiment: choice.experiment,
+            variant: choice.variant,
             items: items.to_vec(),
             total_minor,
             currency: data.currency.clone(),

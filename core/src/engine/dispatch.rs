@@ -88,6 +88,9 @@ pub(crate) async fn send_one(
             segments: report.segments,
             estimated_cost_micros: due.estimated_cost_micros,
             cost_currency: report.cost_currency.as_deref(),
+            message: &report.message,
+            experiment: report.experiment.as_deref(),
+            variant: report.variant.as_deref(),
         };
         ledger.claim(&claim, now).await?.map(|id| (id, now))
     };

@@ -115,7 +115,9 @@ impl Engine {
                 key,
                 name: name.clone(),
             })?;
-            renderer.reminder_template(channel.medium())?;
+            for template in config.strategy.templates() {
+                renderer.message_template(channel.medium(), &template)?;
+            }
             routes.push(NamedChannel {
                 name: name.clone(),
                 channel,

@@ -48,8 +48,14 @@ pub struct MessageReport {
     pub body: String,
     /// The subject (email only, else null).
     pub subject: Option<String>,
-    /// The template used.
+    /// The template used (`fr/sms/reminder-firm`).
     pub template: String,
+    /// The message chosen by the `[[messages]]` rules (`reminder-firm`).
+    pub message: String,
+    /// The experiment, when a rule names one.
+    pub experiment: Option<String>,
+    /// The experiment's variant for this client.
+    pub variant: Option<String>,
     /// The overdue items listed.
     pub items: Vec<ItemReport>,
     /// Their total, minor units.
@@ -105,6 +111,8 @@ pub struct CheckSummary {
     pub skipped: BTreeMap<SkipReason, usize>,
     /// Cycles closed because the balance was paid.
     pub cycles_closed: usize,
+    /// Payments seen (drops of overdue balances since the last check).
+    pub payments: usize,
     /// Rows the source could not read.
     pub rejected: Vec<RejectedRowReport>,
     /// Nothing sent or recorded (dry run or preview).

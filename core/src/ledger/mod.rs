@@ -78,6 +78,12 @@ pub struct NewReminder<'a> {
     pub estimated_cost_micros: Option<i64>,
     /// The currency of the estimate.
     pub cost_currency: Option<&'a str>,
+    /// The message chosen by the rules (`reminder-firm`).
+    pub message: &'a str,
+    /// The experiment, if any.
+    pub experiment: Option<&'a str>,
+    /// Its variant.
+    pub variant: Option<&'a str>,
 }
 
 /// A stored reminder, for listings.
@@ -297,15 +303,16 @@ impl Ledger {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
                  total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
-                 status, attempted_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending', $15, $16) \
+                 message, experiment, variant, status, attempted_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $19) \
              ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
                  status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
                  attempts = reminders.attempts + 1, channel = excluded.channel, \
                  recipient = excluded.recipient, body_hash = excluded.body_hash, \
                  total_minor = excluded.total_minor, items = excluded.items, \
                  encoding = excluded.encoding, segments = excluded.segments, \
-                 estimated_cost_micros = excluded.estimated_cost_micros, \
+                 estimated_cost_micros = excluded.estimated_cost_micros, message = excluded.message, \
+                 experiment = excluded.experiment, variant = excluded.variant, \
                  attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
              WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
              RETURNING id",
@@ -324,6 +331,9 @@ impl Ledger {
         .bind(r.segments.map(i64::from))
         .bind(r.estimated_cost_micros)
         .bind(r.cost_currency)
+        .bind(r.message)
+        .bind(r.experiment)
+        .bind(r.variant)
         .bind(ts(now))
         .bind(ts(now))
         .fetch_optional(&self.pool)
@@ -725,10 +735,195 @@ impl Ledger {
             .collect())
     }
 
+    /// The last overdue balance seen per client (minor units).
+    pub async fn balances(&self) -> Result<HashMap<String, i64>, LedgerError> {
+        let rows = sqlx::query("SELECT debtor_id, overdue_minor FROM balances")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err("cannot read balances"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get("debtor_id"), r.get("overdue_minor")))
+            .collect())
+    }
+
+    /// Stores the balances that changed and the payments they reveal, in one transaction.
+    /// Each payment is attributed to the client's last reminder sent at most `window_days`
+    /// before `now`.
+    pub async fn record_balances(
+        &self,
+        changes: &[BalanceChange],
+        window_days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<usize, LedgerError> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.err("cannot start a transaction"))?;
+        let mut payments = 0;
+        let since = now - chrono::Duration::days(i64::from(window_days));
+        for c in changes {
+            sqlx::query(
+                "INSERT INTO balances (debtor_id, overdue_minor, currency, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (debtor_id) DO UPDATE SET overdue_minor = excluded.overdue_minor, \
+                     currency = excluded.currency, updated_at = excluded.updated_at",
+            )
+            .bind(&c.debtor_id)
+            .bind(c.overdue_minor)
+            .bind(&c.currency)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(self.err("cannot record a balance"))?;
+            let paid = c.previous_minor - c.overdue_minor;
+            if paid <= 0 {
+                continue;
+            }
+            let reminder: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM reminders WHERE debtor_id = $1 AND status = 'sent' \
+                   AND attempted_at <= $2 AND attempted_at >= $3 ORDER BY attempted_at DESC, id DESC LIMIT 1",
+            )
+            .bind(&c.debtor_id)
+            .bind(ts(now))
+            .bind(ts(since))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(self.err("cannot attribute a payment"))?;
+            sqlx::query(
+                "INSERT INTO payments (debtor_id, amount_minor, currency, paid_in_full, paid_at, reminder_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&c.debtor_id)
+            .bind(paid)
+            .bind(&c.currency)
+            .bind(i64::from(c.overdue_minor == 0))
+            .bind(ts(now))
+            .bind(reminder)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.err("cannot record a payment"))?;
+            payments += 1;
+        }
+        tx.commit().await.map_err(self.err("cannot commit balances"))?;
+        Ok(payments)
+    }
+
+    /// Reminders sent and payments since `since`, for `rappel stats`.
+    pub async fn stats_data(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(Vec<SentReminder>, Vec<Payment>), LedgerError> {
+        let since = since.map_or(i64::MIN, ts);
+        let reminders = sqlx::query(
+            "SELECT id, debtor_id, COALESCE(message, 'reminder') AS message, experiment, variant, \
+                    total_minor, currency, segments, estimated_cost_micros, cost_currency, attempted_at \
+             FROM reminders WHERE status = 'sent' AND attempted_at >= $1 ORDER BY attempted_at, id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?
+        .into_iter()
+        .map(|r| SentReminder {
+            id: r.get("id"),
+            debtor_id: r.get("debtor_id"),
+            message: r.get("message"),
+            experiment: r.get("experiment"),
+            variant: r.get("variant"),
+            total_minor: r.get("total_minor"),
+            currency: r.get("currency"),
+            segments: r.get::<Option<i64>, _>("segments").unwrap_or(0),
+            cost_micros: r.get::<Option<i64>, _>("estimated_cost_micros").unwrap_or(0),
+            cost_currency: r.get("cost_currency"),
+            at: from_ts(r.get("attempted_at")),
+        })
+        .collect();
+        let payments = sqlx::query(
+            "SELECT debtor_id, amount_minor, currency, paid_in_full, paid_at, reminder_id FROM payments \
+             WHERE paid_at >= $1 ORDER BY paid_at, id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read payments"))?
+        .into_iter()
+        .map(|r| Payment {
+            debtor_id: r.get("debtor_id"),
+            amount_minor: r.get("amount_minor"),
+            currency: r.get("currency"),
+            full: r.get::<i64, _>("paid_in_full") != 0,
+            at: from_ts(r.get("paid_at")),
+            reminder_id: r.get("reminder_id"),
+        })
+        .collect();
+        Ok((reminders, payments))
+    }
+
     /// Closes the pool cleanly.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A client's overdue balance that changed since the last check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceChange {
+    /// The client.
+    pub debtor_id: String,
+    /// The balance seen before (0 if never seen).
+    pub previous_minor: i64,
+    /// The balance now.
+    pub overdue_minor: i64,
+    /// Its currency.
+    pub currency: String,
+}
+
+/// A sent reminder, for statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentReminder {
+    /// Ledger id.
+    pub id: i64,
+    /// The client.
+    pub debtor_id: String,
+    /// The message chosen by the rules.
+    pub message: String,
+    /// The experiment.
+    pub experiment: Option<String>,
+    /// The variant.
+    pub variant: Option<String>,
+    /// The total it announced.
+    pub total_minor: i64,
+    /// Its currency.
+    pub currency: String,
+    /// SMS segments.
+    pub segments: i64,
+    /// Estimated cost, millionths.
+    pub cost_micros: i64,
+    /// Currency of the cost.
+    pub cost_currency: Option<String>,
+    /// When it went.
+    pub at: DateTime<Utc>,
+}
+
+/// A payment: a drop of the overdue balance seen at a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The client.
+    pub debtor_id: String,
+    /// How much the balance dropped.
+    pub amount_minor: i64,
+    /// Its currency.
+    pub currency: String,
+    /// Nothing overdue any more.
+    pub full: bool,
+    /// The check that saw it.
+    pub at: DateTime<Utc>,
+    /// The reminder it is attributed to.
+    pub reminder_id: Option<i64>,
 }
 
 /// What a status callback did.
@@ -836,6 +1031,9 @@ mod tests {
             segments: Some(1),
             estimated_cost_micros: Some(7_500),
             cost_currency: Some("USD"),
+            message: "reminder",
+            experiment: None,
+            variant: None,
         }
     }
 
@@ -992,6 +1190,42 @@ mod tests {
             assert!(l.unflag_contact("+221771234567", ContactState::OptedOut).await.unwrap());
             assert!(l.contact_flags().await.unwrap().is_empty());
             l.ping().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn balance_drops_are_payments_attributed_to_the_last_reminder() {
+        for (_guard, l) in ledgers().await {
+            let t0 = at("2025-12-01T10:00:00Z");
+            let id = l.claim(&reminder(1, 1), t0).await.unwrap().unwrap();
+            l.mark_sent(id, &Delivery::default(), t0).await.unwrap();
+            let change = |previous, now_minor| BalanceChange {
+                debtor_id: "C1".into(),
+                previous_minor: previous,
+                overdue_minor: now_minor,
+                currency: "XOF".into(),
+            };
+            assert_eq!(
+                l.record_balances(&[change(0, 2500)], 7, t0).await.unwrap(),
+                0,
+                "a rise is no payment"
+            );
+            let t1 = at("2025-12-03T10:00:00Z");
+            assert_eq!(l.record_balances(&[change(2500, 1000)], 7, t1).await.unwrap(), 1);
+            let t2 = at("2025-12-20T10:00:00Z");
+            assert_eq!(l.record_balances(&[change(1000, 0)], 7, t2).await.unwrap(), 1);
+            assert_eq!(l.balances().await.unwrap()["C1"], 0);
+            let (sent, payments) = l.stats_data(None).await.unwrap();
+            assert_eq!((sent.len(), sent[0].message.as_str()), (1, "reminder"));
+            let got: Vec<(i64, bool, Option<i64>)> = payments
+                .iter()
+                .map(|p| (p.amount_minor, p.full, p.reminder_id))
+                .collect();
+            assert_eq!(
+                got,
+                [(1500, false, Some(id)), (1000, true, None)],
+                "the second is outside the 7-day window"
+            );
         }
     }
 

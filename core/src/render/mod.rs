@@ -278,9 +278,10 @@ impl Renderer {
         &self.locale
     }
 
-    /// The name of the reminder template for `medium`, checking that it exists.
-    pub fn reminder_template(&self, medium: Medium) -> Result<String, TemplateError> {
-        let name = format!("{}/{}/reminder", self.locale, medium.as_str());
+    /// The full name of `template` for `medium` (`fr/sms/reminder-firm`), checking that
+    /// it exists.
+    pub fn message_template(&self, medium: Medium, template: &str) -> Result<String, TemplateError> {
+        let name = format!("{}/{}/{template}", self.locale, medium.as_str());
         if self.hbs.has_template(&name) {
             Ok(name)
         } else {
@@ -288,30 +289,42 @@ impl Renderer {
         }
     }
 
-    /// Renders the reminder for `medium` (with a subject for email).
+    /// The default reminder template for `medium`, checking that it exists.
+    pub fn reminder_template(&self, medium: Medium) -> Result<String, TemplateError> {
+        self.message_template(medium, crate::strategy::DEFAULT_TEMPLATE)
+    }
+
+    /// Renders the default reminder for `medium`.
     pub fn render_reminder(&self, medium: Medium, data: &ReminderData) -> Result<Rendered, RenderError> {
-        let template = format!("{}/{}/reminder", self.locale, medium.as_str());
-        let body = self.render(&template, data)?;
-        let subject_name = format!("{template}.subject");
-        let subject = if medium == Medium::Email && self.hbs.has_template(&subject_name) {
-            Some(
-                self.render(&subject_name, data)?
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        let html_name = format!("{template}.html");
-        let html = if medium == Medium::Email && self.html.has_template(&html_name) {
-            Some(render_with(&self.html, &html_name, data)?)
-        } else {
-            None
-        };
+        self.render_message(medium, crate::strategy::DEFAULT_TEMPLATE, data)
+    }
+
+    /// Renders `template` for `medium`. For email: a subject from `<template>.subject`
+    /// (else the default reminder's) and an HTML part from `<template>.html` (else the
+    /// default reminder's).
+    pub fn render_message(&self, medium: Medium, template: &str, data: &ReminderData) -> Result<Rendered, RenderError> {
+        let base = format!("{}/{}", self.locale, medium.as_str());
+        let name = format!("{base}/{template}");
+        let body = self.render(&name, data)?;
+        let (mut subject, mut html) = (None, None);
+        if medium == Medium::Email {
+            let pick = |suffix: &str, has: &dyn Fn(&str) -> bool| {
+                [
+                    format!("{name}.{suffix}"),
+                    format!("{base}/{}.{suffix}", crate::strategy::DEFAULT_TEMPLATE),
+                ]
+                .into_iter()
+                .find(|n| has(n))
+            };
+            if let Some(n) = pick("subject", &|n| self.hbs.has_template(n)) {
+                subject = Some(self.render(&n, data)?.lines().next().unwrap_or_default().to_string());
+            }
+            if let Some(n) = pick("html", &|n| self.html.has_template(n)) {
+                html = Some(render_with(&self.html, &n, data)?);
+            }
+        }
         Ok(Rendered {
-            template,
+            template: name,
             subject,
             body,
             html,
