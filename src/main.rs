@@ -13,6 +13,9 @@ use rappel_core::config::ConfigErrors;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Phone metadata takes tens of milliseconds to load: do it on the other core while the
+    // config, the source and the ledger are read.
+    std::thread::spawn(rappel_core::phone::warm_up);
     // `.env` first, so that its variables fill `${VAR}` and the legacy overrides. Variables
     // already set in the environment win.
     let dotenv = dotenvy::dotenv();

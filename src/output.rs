@@ -16,6 +16,47 @@ pub fn json_line<T: Serialize>(value: &T) {
     }
 }
 
+/// Lines for stdout, written in blocks of `capacity` bytes (0: every line at once).
+pub struct Batched {
+    buffer: Vec<u8>,
+    capacity: usize,
+}
+
+impl Batched {
+    /// A writer that flushes when `capacity` bytes are waiting.
+    pub fn new(capacity: usize) -> Self {
+        Self { buffer: Vec::with_capacity(capacity.max(256)), capacity }
+    }
+
+    /// One line of text.
+    pub fn line(&mut self, text: &str) {
+        self.buffer.extend_from_slice(text.as_bytes());
+        self.buffer.push(b'\n');
+        self.maybe_flush();
+    }
+
+    /// One JSON object on its own line.
+    pub fn json_line<T: Serialize>(&mut self, value: &T) {
+        if serde_json::to_writer(&mut self.buffer, value).is_ok() {
+            self.buffer.push(b'\n');
+        }
+        self.maybe_flush();
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.buffer.len() >= self.capacity {
+            self.flush();
+        }
+    }
+
+    /// Writes what is waiting. A closed pipe (`| head`) is not worth a panic.
+    pub fn flush(&mut self) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&self.buffer).and_then(|()| out.flush());
+        self.buffer.clear();
+    }
+}
+
 /// `2 500 XOF` in the configured locale.
 pub fn money(minor: i64, currency: &str, locale: &str) -> String {
     match parse_currency(currency) {

@@ -31,11 +31,42 @@ impl DefaultRegion {
         let unknown = || PhoneError::UnknownCountryCode(code.to_string());
         let digits = code.trim().trim_start_matches('+').trim_start_matches("00");
         let value: u16 = digits.parse().map_err(|_| unknown())?;
+        // The users' countries without loading the whole metadata (tens of milliseconds):
+        // reading the config stays instant, and `warm_up` can load it in the background.
+        if let Some((_, region)) = COMMON.iter().find(|(c, _)| *c == value) {
+            return Ok(Self(*region));
+        }
         let regions = DATABASE.region(&value).ok_or_else(unknown)?;
         // The first region listed for a code is its main one (e.g. US for +1).
         let main = regions.first().ok_or_else(unknown)?;
         Id::from_str(main).map(Self).map_err(|_| unknown())
     }
+}
+
+/// Calling codes of the regions rappel is used in, and a few others.
+const COMMON: &[(u16, Id)] = &[
+    (221, Id::SN),
+    (220, Id::GM),
+    (222, Id::MR),
+    (223, Id::ML),
+    (224, Id::GN),
+    (225, Id::CI),
+    (226, Id::BF),
+    (227, Id::NE),
+    (228, Id::TG),
+    (229, Id::BJ),
+    (237, Id::CM),
+    (212, Id::MA),
+    (33, Id::FR),
+    (32, Id::BE),
+    (44, Id::GB),
+    (1, Id::US),
+];
+
+/// Loads the phone metadata now (on a thread of the caller's choosing), so that the first
+/// number parsed does not pay for it.
+pub fn warm_up() {
+    let _ = DATABASE.by_id("SN");
 }
 
 /// Normalises `raw` to E.164, reading local numbers in `region`.
@@ -93,6 +124,14 @@ mod tests {
             normalize_e164("77 123", sn()),
             Err(PhoneError::Invalid(_) | PhoneError::Unparseable(_))
         ));
+    }
+
+    #[test]
+    fn the_quick_table_agrees_with_the_metadata() {
+        for (code, region) in COMMON {
+            let main = DATABASE.region(code).unwrap()[0].to_string();
+            assert_eq!(main, region.as_ref(), "+{code}");
+        }
     }
 
     #[test]

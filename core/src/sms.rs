@@ -51,6 +51,13 @@ pub struct SegmentInfo {
 
 /// Septets `c` takes in GSM-7, or `None` if it is not in GSM-7.
 pub fn gsm_septets(c: char) -> Option<u32> {
+    if c.is_ascii() {
+        // The common case, from a table: 0 = not GSM-7, else septets.
+        return match ASCII_SEPTETS[c as usize] {
+            0 => None,
+            n => Some(u32::from(n)),
+        };
+    }
     if GSM_BASIC.contains(c) {
         Some(1)
     } else if GSM_EXTENSION.contains(c) {
@@ -60,6 +67,18 @@ pub fn gsm_septets(c: char) -> Option<u32> {
     }
 }
 
+/// Septets of each ASCII character (0: not in GSM-7), built once from the tables above.
+static ASCII_SEPTETS: std::sync::LazyLock<[u8; 128]> = std::sync::LazyLock::new(|| {
+    let mut table = [0u8; 128];
+    for c in GSM_BASIC.chars().filter(char::is_ascii) {
+        table[c as usize] = 1;
+    }
+    for c in GSM_EXTENSION.chars().filter(char::is_ascii) {
+        table[c as usize] = 2;
+    }
+    table
+});
+
 /// Whether every character of `text` is in GSM-7.
 pub fn is_gsm7(text: &str) -> bool {
     text.chars().all(|c| gsm_septets(c).is_some())
@@ -68,31 +87,25 @@ pub fn is_gsm7(text: &str) -> bool {
 /// The encoding, units and segments of `text`.
 pub fn analyze(text: &str) -> SegmentInfo {
     let first_non_gsm = text.chars().enumerate().find(|(_, c)| gsm_septets(*c).is_none());
-    let (encoding, costs, single, part): (Encoding, Vec<u32>, u32, u32) = match first_non_gsm {
-        None => (Encoding::Gsm7, text.chars().filter_map(gsm_septets).collect(), 160, 153),
-        Some(_) => (
-            Encoding::Ucs2,
-            text.chars().map(|c| c.len_utf16() as u32).collect(),
-            70,
-            67,
-        ),
+    let (encoding, single, part) = match first_non_gsm {
+        None => (Encoding::Gsm7, 160, 153),
+        Some(_) => (Encoding::Ucs2, 70, 67),
     };
-    let units: u32 = costs.iter().sum();
-    let segments = if units <= single { 1 } else { pack(&costs, part) };
-    SegmentInfo {
-        encoding,
-        segments,
-        units,
-        first_non_gsm,
-    }
+    let cost = |c: char| match encoding {
+        Encoding::Gsm7 => gsm_septets(c).unwrap_or(1),
+        Encoding::Ucs2 => c.len_utf16() as u32,
+    };
+    let units: u32 = text.chars().map(cost).sum();
+    let segments = if units <= single { 1 } else { pack(text.chars().map(cost), part) };
+    SegmentInfo { encoding, segments, units, first_non_gsm }
 }
 
 /// Parts needed when characters of the given costs are packed in order into parts of
 /// `capacity` units, none split across two parts.
-fn pack(costs: &[u32], capacity: u32) -> u32 {
+fn pack(costs: impl Iterator<Item = u32>, capacity: u32) -> u32 {
     let mut parts = 1;
     let mut used = 0;
-    for &cost in costs {
+    for cost in costs {
         if used + cost > capacity {
             parts += 1;
             used = 0;

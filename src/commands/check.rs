@@ -57,16 +57,21 @@ pub async fn run_check(
     json: bool,
 ) -> anyhow::Result<CheckSummary> {
     let locale = engine.config().engine.locale.clone();
+    // Sends are printed as they happen; previews (possibly hundreds of thousands) are
+    // written in large blocks.
+    let mut out = output::Batched::new(if mode == Mode::Send { 0 } else { 64 * 1024 });
     let mut print = |m: &MessageReport| {
         if json {
-            output::json_line(m);
+            out.json_line(m);
         } else if mode == Mode::Send {
-            println!("{}", output::message_line(m, &locale));
+            out.line(&output::message_line(m, &locale));
         } else {
-            println!("{}", output::message_block(m, &locale));
+            out.line(&output::message_block(m, &locale));
         }
     };
-    let summary = engine.check(now, mode, ledger, &mut print).await?;
+    let summary = engine.check(now, mode, ledger, &mut print).await;
+    out.flush();
+    let summary = summary?;
     print_summary(&summary, json);
     Ok(summary)
 }

@@ -137,6 +137,12 @@ impl Engine {
                         summary.cost_currency.clone_from(&report.cost_currency);
                     }
                     summary.segments += u64::from(report.segments.unwrap_or(0));
+                    summary.due += 1;
+                    if mode != Mode::Send {
+                        // Nothing to send: report it now, keep nothing (big books stay small).
+                        on_message(&report);
+                        continue;
+                    }
                     due.push(Due {
                         send: dispatch::Due {
                             report,
@@ -156,7 +162,6 @@ impl Engine {
                 }
             }
         }
-        summary.due = due.len();
         if mode == Mode::Send {
             metrics::gauge!("rappel_clients_due").set(summary.due as f64);
             for (reason, n) in &summary.skipped {
@@ -172,9 +177,6 @@ impl Engine {
         }
 
         if mode != Mode::Send {
-            for d in &due {
-                on_message(&d.send.report);
-            }
             return Ok(summary);
         }
         let ledger = ledger.expect("Mode::Send needs a ledger");

@@ -127,7 +127,9 @@ async fn connect(url: &str, shown: &str, sqlite: bool) -> Result<AnyPool, Ledger
     };
     let options = AnyConnectOptions::from_str(url).map_err(err("is not a valid database URL"))?;
     let mut pool = AnyPoolOptions::new()
-        .max_connections(4)
+        // SQLite has one writer at a time: one connection avoids busy waits between this
+        // process's own connections (other processes still wait on the busy timeout).
+        .max_connections(if sqlite { 1 } else { 4 })
         .acquire_timeout(Duration::from_secs(30));
     if sqlite {
         // WAL lets readers work while a check writes; the busy timeout makes concurrent
