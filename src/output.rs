@@ -25,7 +25,10 @@ pub struct Batched {
 impl Batched {
     /// A writer that flushes when `capacity` bytes are waiting.
     pub fn new(capacity: usize) -> Self {
-        Self { buffer: Vec::with_capacity(capacity.max(256)), capacity }
+        Self {
+            buffer: Vec::with_capacity(capacity.max(256)),
+            capacity,
+        }
     }
 
     /// One line of text.

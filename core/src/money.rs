@@ -140,9 +140,18 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, AmountError> 
     }
     let not_a_number = || AmountError::NotANumber(trimmed.to_string());
 
-    // Split off a decimal part: the last separator, if it is followed by 1 or 2 digits.
+    // Split off a decimal part: the last separator is the decimal mark when no earlier
+    // separator is the same character and it is followed by 1 or 2 digits (up to the
+    // currency's decimals for KWD, CLF…: there "1,234" is 1.234).
+    let exp = exponent(currency);
+    let max_decimals = exp.max(2) as usize;
     let (int_part, frac_part) = match cleaned.rfind([',', '.']) {
-        Some(pos) if (1..=2).contains(&(cleaned.len() - pos - 1)) => (&cleaned[..pos], &cleaned[pos + 1..]),
+        Some(pos)
+            if (1..=max_decimals).contains(&(cleaned.len() - pos - 1))
+                && !cleaned[..pos].contains(&cleaned[pos..=pos]) =>
+        {
+            (&cleaned[..pos], &cleaned[pos + 1..])
+        }
         _ => (cleaned.as_str(), ""),
     };
     // Whatever separators remain must group exactly three digits.
@@ -160,7 +169,6 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, AmountError> 
         whole.push_str(group);
     }
 
-    let exp = exponent(currency);
     // Spreadsheets write `2500.00` even for XOF: zero decimals beyond the currency's are fine.
     let frac_part = if frac_part.len() as u32 > exp && frac_part.bytes().all(|b| b == b'0') {
         &frac_part[..exp as usize]
@@ -245,9 +253,34 @@ mod tests {
             ("1 234,56", 123_456),
             ("7", 700),
             ("7.500", 750_000),
+            ("1.234.567", 123_456_700),
         ] {
             assert_eq!(parse_amount(text, EUR), Ok(want), "{text}");
         }
+    }
+
+    #[test]
+    fn three_and_four_decimal_currencies_round_trip() {
+        // Found by fuzzing: KWD amounts came back a thousand times too large.
+        let kwd = Currency::KWD;
+        for minor in [0, 1, 500, 1_234_567, 1_000_000_000] {
+            for locale in ["fr", "en"] {
+                let shown = format_minor(minor, kwd, locale);
+                let number = shown.strip_suffix(" KWD").unwrap();
+                assert_eq!(parse_amount(number, kwd), Ok(minor), "{shown}");
+            }
+        }
+        assert_eq!(
+            parse_amount("1,234", kwd),
+            Ok(1_234),
+            "a lone separator is the decimal mark"
+        );
+        assert_eq!(parse_amount("1,234,567", kwd), Ok(1_234_567_000), "repeated: thousands");
+        let clf = Currency::CLF;
+        assert_eq!(
+            parse_amount(&format_minor(12_345, clf, "fr").replace(" CLF", ""), clf),
+            Ok(12_345)
+        );
     }
 
     #[test]

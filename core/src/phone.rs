@@ -78,12 +78,24 @@ pub fn normalize_e164(raw: &str, region: DefaultRegion) -> Result<String, PhoneE
     if trimmed.is_empty() {
         return Err(PhoneError::Empty);
     }
-    let number =
-        phonenumber::parse(Some(region.0), trimmed).map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
+    // A number written with its country code reads the same from every region (the
+    // crate would otherwise strip the US "1" from "+252…" when the default region is US).
+    let region = if trimmed.starts_with('+') { None } else { Some(region.0) };
+    let number = phonenumber::parse(region, trimmed).map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid(trimmed.to_string()));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    // The result must stand on its own: read back without a default region, it is the same
+    // valid number (a few inputs parse into numbers that only look valid from one region).
+    match phonenumber::parse(None, &e164) {
+        Ok(again)
+            if phonenumber::is_valid(&again) && again.format().mode(phonenumber::Mode::E164).to_string() == e164 =>
+        {
+            Ok(e164)
+        }
+        _ => Err(PhoneError::Invalid(trimmed.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +116,21 @@ mod tests {
             " +221771234567 ",
         ] {
             assert_eq!(normalize_e164(raw, sn()).as_deref(), Ok("+221771234567"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_normalised_number_normalises_to_itself() {
+        // Found by fuzzing: read from GB this gave +252174567, which from the US was invalid.
+        let gb = DefaultRegion::from_calling_code("+44").unwrap();
+        let e164 = normalize_e164("00252174567", gb).unwrap();
+        for code in ["+221", "+33", "+1", "+44", "+225", "+91"] {
+            let region = DefaultRegion::from_calling_code(code).unwrap();
+            assert_eq!(
+                normalize_e164(&e164, region).as_deref(),
+                Ok(e164.as_str()),
+                "from {code}"
+            );
         }
     }
 

@@ -96,8 +96,17 @@ pub fn analyze(text: &str) -> SegmentInfo {
         Encoding::Ucs2 => c.len_utf16() as u32,
     };
     let units: u32 = text.chars().map(cost).sum();
-    let segments = if units <= single { 1 } else { pack(text.chars().map(cost), part) };
-    SegmentInfo { encoding, segments, units, first_non_gsm }
+    let segments = if units <= single {
+        1
+    } else {
+        pack(text.chars().map(cost), part)
+    };
+    SegmentInfo {
+        encoding,
+        segments,
+        units,
+        first_non_gsm,
+    }
 }
 
 /// Parts needed when characters of the given costs are packed in order into parts of

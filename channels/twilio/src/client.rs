@@ -59,7 +59,6 @@ impl ApiMessage {
 #[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
-    base_url: String,
     messages_url: reqwest::Url,
     auth: Auth,
 }
@@ -79,7 +78,6 @@ impl Client {
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(Self {
             http,
-            base_url: base_url.to_string(),
             messages_url,
             auth,
         })
@@ -114,11 +112,30 @@ impl Client {
                 found.extend(messages.iter().map(ApiMessage::from_json));
             }
             match page.get("next_page_uri").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => request = self.http.get(format!("{}{next}", self.base_url)),
+                Some(next) if !next.is_empty() => request = self.http.get(self.next_page(next)?),
                 _ => break,
             }
         }
         Ok(found)
+    }
+}
+
+impl Client {
+    /// The next page's URL: Twilio gives an absolute path. Anything that would take the
+    /// credentials to another server (`@evil.host/…`, `//evil.host/…`) is refused; the
+    /// lookup then fails, and the reminder stays `unknown` rather than risk a second send.
+    fn next_page(&self, next: &str) -> Result<reqwest::Url, TwilioError> {
+        let refused = || TwilioError::Api {
+            status: 502,
+            code: None,
+            message: "the next page of the message list points outside Twilio's API".into(),
+            retry_after: None,
+        };
+        let url = self.messages_url.join(next).map_err(|_| refused())?;
+        if url.origin() != self.messages_url.origin() {
+            return Err(refused());
+        }
+        Ok(url)
     }
 }
 

@@ -39,6 +39,18 @@ pub struct CsvConfig {
     /// the standard `debtor_id,name,phone,email,kind,reference,due_date,amount,paid,currency`.
     #[serde(default)]
     pub columns: ColumnNames,
+    /// The longest line accepted, in bytes (default `1048576`, 1 MiB). A longer line means
+    /// the file is not the expected export or is damaged: reading stops at that line, before
+    /// it is held in memory, and the check fails naming the line.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: u64,
+}
+
+/// The default of `max_line_bytes`: 1 MiB, far above any spreadsheet row.
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 1 << 20;
+
+fn default_max_line_bytes() -> u64 {
+    DEFAULT_MAX_LINE_BYTES
 }
 
 fn default_date_format() -> String {
@@ -150,6 +162,7 @@ mod tests {
         assert_eq!(c.currency, CurrencyCode(Currency::XOF));
         assert_eq!(c.default_kind, None);
         assert_eq!(c.columns, ColumnNames::default());
+        assert_eq!(c.max_line_bytes, 1_048_576);
         assert_eq!(parse("").unwrap_err().to_string(), "source: missing field `path`");
     }
 
@@ -163,6 +176,7 @@ mod tests {
             date_format = "%d/%m/%Y"
             currency = "eur"
             default_kind = "manual"
+            max_line_bytes = 4096
             [columns]
             debtor_id = "client_id"
             amount = "Montant"
@@ -174,6 +188,7 @@ mod tests {
         assert_eq!(c.date_format, "%d/%m/%Y");
         assert_eq!(c.currency, CurrencyCode(Currency::EUR));
         assert_eq!(c.default_kind, Some(DefaultKind(ItemKind::Manual)));
+        assert_eq!(c.max_line_bytes, 4096);
         assert_eq!(c.columns.debtor_id.as_deref(), Some("client_id"));
         assert_eq!(c.columns.amount.as_deref(), Some("Montant"));
         assert_eq!(
@@ -191,7 +206,7 @@ mod tests {
         let err = |body: &str| parse(&format!("path = \"x.csv\"\n{body}")).unwrap_err().to_string();
         assert_eq!(
             err("paht = \"y\""),
-            "source.paht: unknown field `paht`, expected one of `path`, `delimiter`, `encoding`, `date_format`, `currency`, `default_kind`, `columns`"
+            "source.paht: unknown field `paht`, expected one of `path`, `delimiter`, `encoding`, `date_format`, `currency`, `default_kind`, `columns`, `max_line_bytes`"
         );
         assert_eq!(
             err("delimiter = \"::\""),

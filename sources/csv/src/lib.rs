@@ -8,6 +8,7 @@
 mod columns;
 mod config;
 mod date;
+mod limit;
 mod reader;
 mod row;
 mod source;
@@ -15,7 +16,7 @@ mod source;
 mod testing;
 
 pub use columns::ColumnNames;
-pub use config::{CsvConfig, CurrencyCode, DefaultKind, Delimiter, Encoding};
+pub use config::{CsvConfig, CurrencyCode, DEFAULT_MAX_LINE_BYTES, DefaultKind, Delimiter, Encoding};
 pub use source::CsvSource;
 
 use rappel_core::Source;
@@ -30,6 +31,9 @@ pub const KIND: &str = "csv";
 pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
     let config: CsvConfig = ctx.component.parse()?;
     let dates = date::DateFormat::new(&config.date_format).map_err(|e| ctx.error("date_format", e))?;
+    if config.max_line_bytes == 0 {
+        return Err(ctx.error("max_line_bytes", "must be at least 1"));
+    }
     let settings = reader::Settings {
         path: ctx.resolve(&config.path),
         label: config.path.display().to_string(),
@@ -39,6 +43,7 @@ pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
         currency: config.currency.0,
         columns: config.columns,
         default_kind: config.default_kind.map(|k| k.0),
+        max_line_bytes: config.max_line_bytes,
     };
     Ok(Box::new(CsvSource::new(settings)))
 }
@@ -67,7 +72,7 @@ mod tests {
         let fx = Fixture::new();
         assert_eq!(
             fx.build_err("paht = \"x.csv\""),
-            "source.paht: unknown field `paht`, expected one of `path`, `delimiter`, `encoding`, `date_format`, `currency`, `default_kind`, `columns`"
+            "source.paht: unknown field `paht`, expected one of `path`, `delimiter`, `encoding`, `date_format`, `currency`, `default_kind`, `columns`, `max_line_bytes`"
         );
         assert_eq!(
             fx.build_err("path = \"x.csv\"\ndate_format = \"%d/%m\""),

@@ -3,11 +3,12 @@
 
 use crate::columns::{self, ColumnNames, Layout};
 use crate::date::DateFormat;
+use crate::limit::{LineLimit, LineTooLong};
 use crate::row::RowParser;
 use csv::{ByteRecord, Reader, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
-use rappel_core::{ItemKind, SourceBatch, SourceError};
+use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub(crate) struct Settings {
     pub(crate) currency: Currency,
     pub(crate) columns: ColumnNames,
     pub(crate) default_kind: Option<ItemKind>,
+    /// The longest line read, in bytes (after decoding).
+    pub(crate) max_line_bytes: u64,
 }
 
 /// The candidates for an unset delimiter, by order of preference on a tie.
@@ -34,21 +37,25 @@ const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 /// required column, is an error; bad rows are returned in [`SourceBatch::rejected`].
 pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
     let path = settings.path.display();
-    let cannot_read = |e| SourceError::with(format!("cannot read {path}"), e);
+    let cannot_read = |e: io::Error| match LineTooLong::find(&e) {
+        Some(too_long) => refused(settings, too_long),
+        None => SourceError::with(format!("cannot read {path}"), e),
+    };
     let file = File::open(&settings.path).map_err(cannot_read)?;
     let mut decoder = DecodeReaderBytesBuilder::new();
     decoder.strip_bom(true).utf8_passthru(true).bom_override(true);
     if settings.encoding != encoding_rs::UTF_8 {
         decoder.encoding(Some(settings.encoding));
     }
-    let mut input = BufReader::with_capacity(64 * 1024, decoder.build(file));
+    let decoded = LineLimit::new(decoder.build(file), settings.max_line_bytes);
+    let mut input = BufReader::with_capacity(64 * 1024, decoded);
 
     let (start, header_line) = first_line(&mut input).map_err(cannot_read)?;
     let delimiter = settings
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&start[header_line..]));
     // Records end at `\n` only: a `\r` before it is trimmed with the last cell. With the
-    // final `\n` added, every record ends with one, which is what `line_of` relies on.
+    // final `\n` added, every record ends with one, which is what `line_at` relies on.
     let mut records = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -58,7 +65,7 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
     let mut record = ByteRecord::new();
 
     let expected = || settings.columns.expected_header(delimiter);
-    if !next_row(&mut records, &mut record).map_err(|e| SourceError::with(format!("cannot read {path}"), e))? {
+    if !next_row(&mut records, &mut record).map_err(|e| csv_error(settings, e, || format!("cannot read {path}")))? {
         return Err(SourceError::msg(format!(
             "{path} is empty: expected a header line such as {}",
             expected()
@@ -85,17 +92,38 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
         default_kind: settings.default_kind,
     };
     let mut batch = SourceBatch::default();
+    let mut ahead = ByteRecord::new();
+    let mut have_ahead = false;
     loop {
-        let more = next_row(&mut records, &mut record).map_err(|e| {
-            SourceError::with(
-                format!("cannot read {path} after line {}", records.position().line()),
-                e,
-            )
-        })?;
-        if !more {
+        let line = records.position().line();
+        if have_ahead {
+            std::mem::swap(&mut record, &mut ahead);
+            have_ahead = false;
+        } else if !next_row(&mut records, &mut record)
+            .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?
+        {
             break;
         }
-        let origin = format!("{} line {}", settings.label, line_of(&records, &record));
+        let position = records.position().line();
+        if record.as_slice().last() == Some(&b'\n') {
+            // Either a quoted cell that ends with a line break, or a quote never closed that
+            // swallowed the rest of the file (and the final `\n` that `read` appends): then
+            // nothing follows.
+            let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+            have_ahead = next_row(&mut records, &mut ahead)
+                .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?;
+            if !have_ahead {
+                batch.rejected.push(RejectedRow {
+                    origin: format!("{} line {}", settings.label, position.saturating_sub(inner).max(1)),
+                    debtor_id: None,
+                    reason: "a double quote opened in this row is never closed: the rest of the file was read as \
+                             one value and skipped"
+                        .into(),
+                });
+                break;
+            }
+        }
+        let origin = format!("{} line {}", settings.label, line_at(position, &record));
         match parser.parse(&record, origin) {
             Ok(item) => batch.items.push(item),
             Err(rejected) => batch.rejected.push(rejected),
@@ -103,6 +131,27 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
     }
     tracing::debug!(file = %path, items = batch.items.len(), rejected = batch.rejected.len(), "read CSV file");
     Ok(batch)
+}
+
+/// The error for a line longer than `max_line_bytes`: the whole file is refused.
+fn refused(settings: &Settings, too_long: LineTooLong) -> SourceError {
+    SourceError::msg(format!(
+        "{} line {}: longer than max_line_bytes = {} bytes: reading stopped, nothing from this file is used \
+         (is it the CSV export? raise max_line_bytes in [source] if its lines really are that long)",
+        settings.path.display(),
+        too_long.line,
+        too_long.max
+    ))
+}
+
+/// A read error of the CSV reader: the line bound, or what `what` says.
+fn csv_error(settings: &Settings, error: csv::Error, what: impl FnOnce() -> String) -> SourceError {
+    if let csv::ErrorKind::Io(e) = error.kind()
+        && let Some(too_long) = LineTooLong::find(e)
+    {
+        return refused(settings, too_long);
+    }
+    SourceError::with(what(), error)
 }
 
 /// Reads up to the end of the first line that is not blank. Returns the bytes read and where
@@ -136,9 +185,9 @@ fn next_row<R: Read>(records: &mut Reader<R>, record: &mut ByteRecord) -> csv::R
 /// The physical line (1-based) where `record`, just read, starts. The reader's own record
 /// position counts skipped blank lines as part of the record, so count back from its end:
 /// the reader is past the record's final `\n` and the record holds its own quoted newlines.
-fn line_of<R: Read>(records: &Reader<R>, record: &ByteRecord) -> u64 {
+fn line_at(position: u64, record: &ByteRecord) -> u64 {
     let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-    records.position().line().saturating_sub(1 + inner).max(1)
+    position.saturating_sub(1 + inner).max(1)
 }
 
 #[cfg(test)]
@@ -471,6 +520,69 @@ mod tests {
         assert!(
             error.to_string().contains("the header line has no column \"kind\""),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_line_longer_than_max_line_bytes_stops_the_read_and_is_named() {
+        let fx = Fixture::new();
+        let text = format!(
+            "debtor_id,name,kind,reference,due_date,amount\n1,A,invoice,F1,2025-11-20,5\n2,{},invoice,F2,2025-11-20,6\n",
+            "x".repeat(100)
+        );
+        let error = fx.load(text.as_bytes(), "max_line_bytes = 64").unwrap_err();
+        assert_eq!(
+            chain(&error),
+            format!(
+                "{} line 3: longer than max_line_bytes = 64 bytes: reading stopped, nothing from this file is used \
+                 (is it the CSV export? raise max_line_bytes in [source] if its lines really are that long)",
+                fx.path("debts.csv").display()
+            )
+        );
+        // The same file is read with the default bound; so is a header line up to the bound.
+        assert_eq!(fx.batch(text.as_bytes(), "").items.len(), 2);
+        let error = fx.load(&[b'a'; 65], "max_line_bytes = 64").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("debts.csv line 1: longer than max_line_bytes = 64 bytes"),
+            "{error}"
+        );
+        assert_eq!(
+            fx.build_err("path = \"debts.csv\"\nmax_line_bytes = 0"),
+            "source.max_line_bytes: must be at least 1"
+        );
+    }
+
+    #[test]
+    fn a_2_gb_line_is_refused_without_being_read_into_memory() {
+        let fx = Fixture::new();
+        fx.write(
+            "debts.csv",
+            b"debtor_id,name,kind,reference,due_date,amount\n1,A,invoice,F1,2025-11-20,5\n",
+        );
+        // A sparse file: 2 GiB of NUL bytes after the first row, one line, no disk used.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(fx.path("debts.csv"))
+            .unwrap();
+        file.set_len(2 << 30).unwrap();
+        drop(file);
+        let started = std::time::Instant::now();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let error = runtime.block_on(fx.source("").load()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("debts.csv line 3: longer than max_line_bytes = 1048576 bytes: reading stopped, nothing from this file is used \
+                 (is it the CSV export? raise max_line_bytes in [source] if its lines really are that long)"),
+            "{error}"
+        );
+        // Reading 2 GiB would take many seconds; stopping at 1 MiB takes milliseconds.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
         );
     }
 }

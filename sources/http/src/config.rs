@@ -61,6 +61,14 @@ pub struct HttpConfig {
     /// A safety bound: reading fails when the API has more pages than this (default `10000`).
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
+    /// A safety bound: the largest page accepted, in bytes (default `33554432`, 32 MiB). The
+    /// answer is read piece by piece and reading stops as soon as it passes the bound.
+    #[serde(default = "default_max_page_bytes")]
+    pub max_page_bytes: u64,
+    /// A safety bound: the most items one page may hold (default `100000`). Reading fails
+    /// on a page with more: the API is not paging as configured.
+    #[serde(default = "default_max_page_items")]
+    pub max_page_items: usize,
     /// The currency of the amounts (ISO 4217 code, default `"XOF"`), used when an item has
     /// no currency.
     #[serde(default)]
@@ -93,6 +101,20 @@ fn default_items_pointer() -> Pointer {
 
 fn default_max_pages() -> u32 {
     10_000
+}
+
+/// The default of `max_page_bytes`: 32 MiB.
+pub const DEFAULT_MAX_PAGE_BYTES: u64 = 32 << 20;
+
+/// The default of `max_page_items`.
+pub const DEFAULT_MAX_PAGE_ITEMS: usize = 100_000;
+
+fn default_max_page_bytes() -> u64 {
+    DEFAULT_MAX_PAGE_BYTES
+}
+
+fn default_max_page_items() -> usize {
+    DEFAULT_MAX_PAGE_ITEMS
 }
 
 /// How the API splits its list into pages.
@@ -195,6 +217,8 @@ mod tests {
         assert_eq!(c.pagination, Pagination::None);
         assert_eq!((c.next_pointer, c.page_param, c.first_page), (None, None, None));
         assert_eq!(c.max_pages, 10_000);
+        assert_eq!(c.max_page_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.max_page_items, 100_000);
         assert_eq!(c.currency, CurrencyCode(Currency::XOF));
         assert_eq!((c.date_format, c.default_kind), (None, None));
         assert_eq!(c.fields, FieldPointers::default());

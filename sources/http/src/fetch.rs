@@ -31,6 +31,8 @@ pub(crate) struct Fetcher {
     pub(crate) retries: u32,
     /// The first wait before a retry; doubled at each one.
     pub(crate) backoff: Duration,
+    /// The largest answer read, in bytes.
+    pub(crate) max_page_bytes: u64,
 }
 
 /// What one attempt gave.
@@ -109,25 +111,57 @@ impl Fetcher {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| {
-            let what = if e.is_timeout() {
-                format!(
-                    "{at}: the answer did not arrive within timeout = {}s",
-                    self.timeout.as_secs_f64()
-                )
-            } else {
-                format!("{at}: the answer was cut off")
-            };
-            SourceError::with(what, e.without_url())
-        })?;
+        let body = self.body(response, at).await?;
         if status.is_success() {
             return json(&body, &headers, at).map(Attempt::Done);
         }
+        self.failed(status, &headers, &body, at)
+    }
+
+    /// Reads the answer's body piece by piece, stopping as soon as it passes `max_page_bytes`
+    /// (at once when its `Content-Length` says it will).
+    async fn body(&self, mut response: reqwest::Response, at: &str) -> Result<Vec<u8>, SourceError> {
+        let max = self.max_page_bytes;
+        let too_large = || {
+            SourceError::msg(format!(
+                "{at}: the answer is larger than max_page_bytes = {max} bytes: reading stopped \
+                 (is the API paging as configured? raise max_page_bytes if its pages really are that large)"
+            ))
+        };
+        if response.content_length().is_some_and(|n| n > max) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|e| self.cut_off(e, at))?;
+            let Some(chunk) = chunk else { return Ok(body) };
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The body did not arrive whole.
+    fn cut_off(&self, e: reqwest::Error, at: &str) -> SourceError {
+        let what = if e.is_timeout() {
+            format!(
+                "{at}: the answer did not arrive within timeout = {}s",
+                self.timeout.as_secs_f64()
+            )
+        } else {
+            format!("{at}: the answer was cut off")
+        };
+        SourceError::with(what, e.without_url())
+    }
+
+    /// What a non-2xx answer means: try again, or a clear error.
+    fn failed(&self, status: StatusCode, headers: &HeaderMap, body: &[u8], at: &str) -> Result<Attempt, SourceError> {
         let why = format!("HTTP {}", shown_status(status));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Ok(Attempt::Again {
                 why,
-                wait: retry_after(&headers),
+                wait: retry_after(headers),
                 cause: None,
             });
         }
@@ -141,7 +175,7 @@ impl Fetcher {
             (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, Auth::Basic { username, .. }) => {
                 format!("{why}: the server refused username {username:?} with this password")
             }
-            _ => format!("{why}{}", excerpt(&body)),
+            _ => format!("{why}{}", excerpt(body)),
         };
         Err(SourceError::msg(format!("{at}: {what}")))
     }

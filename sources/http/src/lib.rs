@@ -21,7 +21,9 @@ mod testing;
 mod tests;
 
 pub use address::ApiUrl;
-pub use config::{CurrencyCode, DefaultKind, HttpConfig, Pagination, Pointer};
+pub use config::{
+    CurrencyCode, DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGE_ITEMS, DefaultKind, HttpConfig, Pagination, Pointer,
+};
 pub use fields::FieldPointers;
 pub use source::HttpSource;
 
@@ -69,6 +71,12 @@ pub(crate) fn build_with_backoff(ctx: &BuildContext<'_>, backoff: Duration) -> R
     if config.max_pages == 0 {
         return Err(ctx.error("max_pages", "must be at least 1"));
     }
+    if config.max_page_bytes == 0 {
+        return Err(ctx.error("max_page_bytes", "must be at least 1"));
+    }
+    if config.max_page_items == 0 {
+        return Err(ctx.error("max_page_items", "must be at least 1"));
+    }
     let only_for = |key: &str, set: bool, (mode, written): (Pagination, &str)| {
         if set && config.pagination != mode {
             return Err(ctx.error(key, format!("is only used with pagination = \"{written}\"")));
@@ -111,10 +119,12 @@ pub(crate) fn build_with_backoff(ctx: &BuildContext<'_>, backoff: Duration) -> R
             timeout,
             retries: config.retries,
             backoff,
+            max_page_bytes: config.max_page_bytes,
         },
         items_pointer: config.items_pointer,
         pages,
         max_pages: config.max_pages,
+        max_page_items: config.max_page_items,
         fields: config.fields,
         dates,
         currency: config.currency.0,

@@ -30,6 +30,7 @@ pub(crate) struct Settings {
     pub(crate) items_pointer: Pointer,
     pub(crate) pages: Pages,
     pub(crate) max_pages: u32,
+    pub(crate) max_page_items: usize,
     pub(crate) fields: FieldPointers,
     pub(crate) dates: DateFormat,
     pub(crate) currency: Currency,
@@ -152,6 +153,14 @@ impl Source for HttpSource {
             let at = format!("page {page} ({})", address::shown(&url));
             let body = s.fetcher.page(&url, page).await?;
             let list = items(&body, &s.items_pointer, &at)?;
+            if list.len() > s.max_page_items {
+                return Err(SourceError::msg(format!(
+                    "{at}: the page has {} items, more than max_page_items = {}: is the API paging as \
+                     configured (pagination)? raise max_page_items if its pages really are that large",
+                    list.len(),
+                    s.max_page_items
+                )));
+            }
             for (index, item) in list.iter().enumerate() {
                 match parser.parse(item, format!("page {page} item {}", index + 1)) {
                     Ok(item) => batch.items.push(item),

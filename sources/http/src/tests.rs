@@ -446,3 +446,101 @@ fn build_matches_the_registry() {
         .unwrap();
     assert_eq!(source.describe(), "http https://erp.example.sn/api/debts");
 }
+
+#[tokio::test]
+async fn a_million_item_page_is_refused_with_a_clear_error() {
+    let page: Vec<Value> = vec![json!({}); 1_000_000];
+    let api = FakeApi::start(move |_, _| Reply::json(json!({ "items": page.clone() }))).await;
+    let error = api.load("/debts", "").await.unwrap_err();
+    assert_eq!(
+        chain(&error),
+        format!(
+            "page 1 ({}/debts): the page has 1000000 items, more than max_page_items = 100000: is the API paging as \
+             configured (pagination)? raise max_page_items if its pages really are that large",
+            api.base
+        )
+    );
+    let small =
+        FakeApi::start(|_, _| Reply::json(json!({ "items": [item("1", "F1", json!(5)), item("2", "F2", json!(6))] })))
+            .await;
+    assert_eq!(small.load("/debts", "max_page_items = 2").await.unwrap().items.len(), 2);
+    let error = small.load("/debts", "max_page_items = 1").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the page has 2 items, more than max_page_items = 1"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_larger_than_max_page_bytes_is_refused_by_its_length() {
+    let api = FakeApi::start(|_, _| Reply::json(json!({ "items": [item("1", &"F".repeat(2_000), json!(5))] }))).await;
+    let error = api.load("/debts", "max_page_bytes = 1024").await.unwrap_err();
+    assert_eq!(
+        chain(&error),
+        format!(
+            "page 1 ({}/debts): the answer is larger than max_page_bytes = 1024 bytes: reading stopped \
+             (is the API paging as configured? raise max_page_bytes if its pages really are that large)",
+            api.base
+        )
+    );
+    assert_eq!(
+        api.load("/debts", "max_page_bytes = 4096").await.unwrap().items.len(),
+        1
+    );
+    for key in ["max_page_bytes", "max_page_items"] {
+        let error = build(&format!("url = \"http://127.0.0.1:9/\"\n{key} = 0")).err();
+        assert_eq!(error, Some(format!("source.{key}: must be at least 1")));
+    }
+}
+
+/// A server that streams an endless chunked answer (no `Content-Length`) and counts what it
+/// managed to send before the client hung up.
+#[tokio::test]
+async fn an_endless_page_is_read_only_up_to_max_page_bytes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0_u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+        // Up to 1 GiB: far more than any client should accept.
+        for _ in 0..16 * 1024 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+            counter.fetch_add(64 * 1024, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let started = Instant::now();
+    let error = build(&format!(
+        "url = \"{base}/debts\"\nmax_page_bytes = 1048576\nretries = 0"
+    ))
+    .unwrap()
+    .load()
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "page 1 ({base}/debts): the answer is larger than max_page_bytes = 1048576 bytes: reading stopped \
+             (is the API paging as configured? raise max_page_bytes if its pages really are that large)"
+        )
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        sent < 64 << 20,
+        "the server could send {sent} bytes: the client kept reading"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
