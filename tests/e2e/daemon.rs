@@ -152,6 +152,11 @@ fn webhooks_metrics_and_stop_start() {
     });
     assert_eq!(get(port, "/healthz").0, 200);
     assert_eq!(get(port, "/readyz"), (200, "ready\n".into()));
+    std::fs::rename(s.path("debts.csv"), s.path("debts.csv.away")).unwrap();
+    let (code, body) = get(port, "/readyz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("debts.csv"), "{body}");
+    std::fs::rename(s.path("debts.csv.away"), s.path("debts.csv")).unwrap();
     let created = fake.created();
     let callback = format!("http://127.0.0.1:{port}/webhooks/twilio/status");
     assert!(

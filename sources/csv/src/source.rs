@@ -25,6 +25,15 @@ impl Source for CsvSource {
         format!("csv {}", self.settings.path.display())
     }
 
+    /// Ready when the file can be opened.
+    async fn ping(&self) -> Result<(), SourceError> {
+        let path = &self.settings.path;
+        tokio::fs::File::open(path)
+            .await
+            .map(drop)
+            .map_err(|e| SourceError::with(format!("cannot read {}", path.display()), e))
+    }
+
     async fn load(&self) -> Result<SourceBatch, SourceError> {
         let settings = Arc::clone(&self.settings);
         tokio::task::spawn_blocking(move || reader::read(&settings))

@@ -85,6 +85,13 @@ impl Source for PostgresSource {
         format!("postgres {}", self.settings.url.shown())
     }
 
+    /// Ready when the database accepts a connection (within `connect_timeout`).
+    async fn ping(&self) -> Result<(), SourceError> {
+        let conn = self.connect().await?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
     async fn load(&self) -> Result<SourceBatch, SourceError> {
         let s = &self.settings;
         let mut conn = self.connect().await?;
