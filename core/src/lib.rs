@@ -10,6 +10,7 @@
 pub mod channel;
 pub mod clock;
 pub mod config;
+pub mod dates;
 pub mod debt;
 pub mod engine;
 pub mod ledger;

@@ -7,7 +7,7 @@
 
 mod columns;
 mod config;
-mod date;
+
 mod limit;
 mod reader;
 mod row;
@@ -30,7 +30,7 @@ pub const KIND: &str = "csv";
 /// Errors name the key: `source.date_format: …`. The file itself is only read by `load`.
 pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
     let config: CsvConfig = ctx.component.parse()?;
-    let dates = date::DateFormat::new(&config.date_format).map_err(|e| ctx.error("date_format", e))?;
+    let dates = rappel_core::dates::DateFormat::new(&config.date_format).map_err(|e| ctx.error("date_format", e))?;
     if config.max_line_bytes == 0 {
         return Err(ctx.error("max_line_bytes", "must be at least 1"));
     }

@@ -2,12 +2,12 @@
 //! records one by one with their physical line numbers.
 
 use crate::columns::{self, ColumnNames, Layout};
-use crate::date::DateFormat;
 use crate::limit::{LineLimit, LineTooLong};
 use crate::row::RowParser;
 use csv::{ByteRecord, Reader, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
+use rappel_core::dates::DateFormat;
 use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};

@@ -2,9 +2,9 @@
 //! the value and what was expected.
 
 use crate::columns::{Column, Layout};
-use crate::date::DateFormat;
 use csv::ByteRecord;
 use iso_currency::Currency;
+use rappel_core::dates::DateFormat;
 use rappel_core::money::{parse_amount, parse_currency};
 use rappel_core::{DebtItem, ItemKind, RejectedRow};
 

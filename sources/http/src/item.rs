@@ -1,9 +1,9 @@
 //! One JSON item to one debt item, or the reasons it was refused, each naming the field,
 //! the value and what was expected.
 
-use crate::date::DateFormat;
 use crate::fields::{Field, FieldPointers};
 use iso_currency::Currency;
+use rappel_core::dates::DateFormat;
 use rappel_core::money::parse_currency;
 use rappel_core::{DebtItem, ItemKind, RejectedRow};
 use serde_json::Value;

@@ -10,7 +10,7 @@
 mod address;
 mod amount;
 mod config;
-mod date;
+
 mod fetch;
 mod fields;
 mod item;
@@ -103,7 +103,7 @@ pub(crate) fn build_with_backoff(ctx: &BuildContext<'_>, backoff: Duration) -> R
             }
         }
     };
-    let dates = date::DateFormat::new(config.date_format.as_deref().unwrap_or("%Y-%m-%d"))
+    let dates = rappel_core::dates::DateFormat::new(config.date_format.as_deref().unwrap_or("%Y-%m-%d"))
         .map_err(|e| ctx.error("date_format", e))?;
     let timeout = config.timeout.0;
     let client = reqwest::Client::builder()

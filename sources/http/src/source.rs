@@ -3,12 +3,12 @@
 
 use crate::address;
 use crate::config::{Pagination, Pointer};
-use crate::date::DateFormat;
 use crate::fetch::Fetcher;
 use crate::fields::FieldPointers;
 use crate::item::{ItemParser, type_name};
 use async_trait::async_trait;
 use iso_currency::Currency;
+use rappel_core::dates::DateFormat;
 use rappel_core::{ItemKind, Source, SourceBatch, SourceError};
 use reqwest::Url;
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Due dates as APIs write them: the configured strftime format, parsed once, with ISO
+//! Due dates as sources read them: the configured strftime format, parsed once, with ISO
 //! `YYYY-MM-DD` always accepted as well.
 
 use chrono::NaiveDate;
@@ -9,14 +9,14 @@ const ISO: &str = "%Y-%m-%d";
 
 /// A checked `date_format`.
 #[derive(Debug, Clone)]
-pub(crate) struct DateFormat {
+pub struct DateFormat {
     text: String,
     items: Vec<Item<'static>>,
 }
 
 impl DateFormat {
     /// Checks `text`: it must be valid strftime and name a year, a month and a day.
-    pub(crate) fn new(text: &str) -> Result<Self, String> {
+    pub fn new(text: &str) -> Result<Self, String> {
         let items = StrftimeItems::new(text)
             .parse_to_owned()
             .map_err(|_| format!("{text:?} is not a strftime date format such as \"%d/%m/%Y\""))?;
@@ -38,7 +38,7 @@ impl DateFormat {
     }
 
     /// Reads a date in the configured format or in ISO `YYYY-MM-DD`.
-    pub(crate) fn parse(&self, text: &str) -> Option<NaiveDate> {
+    pub fn parse(&self, text: &str) -> Option<NaiveDate> {
         self.parse_own(text)
             .or_else(|| (self.text != ISO).then(|| text.parse().ok()).flatten())
     }
@@ -50,7 +50,7 @@ impl DateFormat {
     }
 
     /// What was expected, for messages: `%d/%m/%Y or %Y-%m-%d`.
-    pub(crate) fn expected(&self) -> String {
+    pub fn expected(&self) -> String {
         if self.text == ISO {
             ISO.to_string()
         } else {
