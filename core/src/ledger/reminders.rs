@@ -1,0 +1,475 @@
+//! Reminders and cycles: claimed before the send, recorded after it, read back as each
+//! debtor's history and as the audit trail.
+
+use super::types::*;
+use super::{Ledger, LedgerError, from_ts, ts};
+use crate::channel::Delivery;
+use crate::rules::{CycleHistory, History, Outcome, PENDING_LEASE};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use std::collections::HashMap;
+
+impl Ledger {
+    /// Writes a reminder as `pending` (opening its cycle if needed) and commits, before the
+    /// send. Returns its id, or `None` when the key is already taken: another check (in
+    /// this process or another) owns this reminder. A transient failure under the same key
+    /// is taken over again.
+    pub async fn claim(&self, r: &NewReminder<'_>, now: DateTime<Utc>) -> Result<Option<i64>, LedgerError> {
+        // Two statements, each committed on its own: no transaction stays open across an
+        // await, so a stalled process never blocks the others' claims. A cycle opened without
+        // its reminder (a crash in between) is harmless: the next check sends reminder 1.
+        if r.opens_cycle {
+            sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(r.debtor_id)
+                .bind(i64::from(r.cycle))
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await
+                .map_err(self.err("cannot open a cycle"))?;
+        }
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
+                 total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
+                 message, experiment, variant, status, attempted_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $19) \
+             ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
+                 status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
+                 attempts = reminders.attempts + 1, channel = excluded.channel, \
+                 recipient = excluded.recipient, body_hash = excluded.body_hash, \
+                 total_minor = excluded.total_minor, items = excluded.items, \
+                 encoding = excluded.encoding, segments = excluded.segments, \
+                 estimated_cost_micros = excluded.estimated_cost_micros, message = excluded.message, \
+                 experiment = excluded.experiment, variant = excluded.variant, \
+                 attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
+             WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
+             RETURNING id",
+        )
+        .bind(r.debtor_id)
+        .bind(i64::from(r.cycle))
+        .bind(i64::from(r.seq))
+        .bind(r.channel)
+        .bind(r.template)
+        .bind(r.recipient)
+        .bind(r.body_hash)
+        .bind(r.total_minor)
+        .bind(r.currency)
+        .bind(i64::from(r.items))
+        .bind(r.encoding)
+        .bind(r.segments.map(i64::from))
+        .bind(r.estimated_cost_micros)
+        .bind(r.cost_currency)
+        .bind(r.message)
+        .bind(r.experiment)
+        .bind(r.variant)
+        .bind(ts(now))
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.err("cannot record a reminder"))?;
+        Ok(id)
+    }
+
+    /// Records a successful hand-over and what the provider said.
+    pub async fn mark_sent(&self, id: i64, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET status = 'sent', provider_id = $1, provider_status = $2, \
+                 segments = COALESCE($3, segments), price = $4, price_unit = $5, sent_at = $6, updated_at = $7 \
+             WHERE id = $8",
+        )
+        .bind(delivery.provider_id.as_deref())
+        .bind(delivery.provider_status.as_deref())
+        .bind(delivery.segments.map(i64::from))
+        .bind(delivery.price.as_deref())
+        .bind(delivery.price_unit.as_deref())
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot mark a reminder sent"))?;
+        Ok(())
+    }
+
+    /// Takes over a reminder whose last attempt may have reached the provider (`unknown`, or
+    /// `pending` older than [`PENDING_LEASE`]) so that this check can verify it. Returns its
+    /// id and when it was last attempted, or `None` if another check took it first.
+    pub async fn take_over(
+        &self,
+        debtor_id: &str,
+        cycle: u32,
+        seq: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, LedgerError> {
+        let found =
+            sqlx::query("SELECT id, attempted_at FROM reminders WHERE debtor_id = $1 AND cycle = $2 AND seq = $3")
+                .bind(debtor_id)
+                .bind(i64::from(cycle))
+                .bind(i64::from(seq))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.err("cannot read a reminder"))?;
+        let Some(row) = found else { return Ok(None) };
+        let (id, previous): (i64, i64) = (row.get("id"), row.get("attempted_at"));
+        // The condition is checked again by the update itself: of two checks racing here,
+        // only one changes the row.
+        let taken = sqlx::query(
+            "UPDATE reminders SET status = 'pending', attempts = attempts + 1, attempted_at = $1, updated_at = $2 \
+             WHERE id = $3 AND (status = 'unknown' OR (status = 'pending' AND attempted_at <= $4))",
+        )
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id)
+        .bind(ts(now - PENDING_LEASE))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot take over a reminder"))?
+        .rows_affected();
+        Ok((taken == 1).then(|| (id, from_ts(previous))))
+    }
+
+    /// Hands a reminder that failed for good over to another channel: same key, new channel,
+    /// template and recipient, `pending` again.
+    pub async fn reroute(
+        &self,
+        id: i64,
+        channel: &str,
+        template: &str,
+        recipient: &str,
+        body_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET channel = $1, template = $2, recipient = $3, body_hash = $4, status = 'pending', \
+                 error = NULL, error_code = NULL, retryable = 0, attempts = attempts + 1, updated_at = $5 \
+             WHERE id = $6",
+        )
+        .bind(channel)
+        .bind(template)
+        .bind(recipient)
+        .bind(body_hash)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot move a reminder to another channel"))?;
+        Ok(())
+    }
+
+    /// Records that the provider already had the message of a taken-over reminder: it is
+    /// `sent`, and its period counts from the attempt that reached the provider.
+    pub async fn mark_found(
+        &self,
+        id: i64,
+        delivery: &Delivery,
+        attempted_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.mark_sent(id, delivery, now).await?;
+        sqlx::query("UPDATE reminders SET attempted_at = $1 WHERE id = $2")
+            .bind(ts(attempted_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot mark a reminder found"))?;
+        Ok(())
+    }
+
+    /// Records a failure; `retryable` failures are tried again by the next check.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        status: &str,
+        error: &str,
+        code: Option<&str>,
+        retryable: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE reminders SET status = $1, error = $2, error_code = $3, retryable = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(code)
+        .bind(i64::from(retryable))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot mark a reminder failed"))?;
+        Ok(())
+    }
+
+    /// Reminders still `pending` among `ids` become `unknown`: the process stops before
+    /// their outcome is known, and the next check asks the provider.
+    pub async fn mark_interrupted(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, LedgerError> {
+        let mut n = 0;
+        for id in ids {
+            n += sqlx::query(
+                "UPDATE reminders SET status = 'unknown', error = 'interrupted by shutdown', updated_at = $1 \
+                 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(ts(now))
+            .bind(*id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot record an interrupted send"))?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// Closes a debtor's open cycle: its balance is paid.
+    pub async fn close_cycle(&self, debtor_id: &str, number: u32, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        sqlx::query("UPDATE cycles SET closed_at = $1 WHERE debtor_id = $2 AND number = $3 AND closed_at IS NULL")
+            .bind(ts(now))
+            .bind(debtor_id)
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot close a cycle"))?;
+        Ok(())
+    }
+
+    /// Every debtor's history: cycles, the open cycle's reminders. Debtors never reminded are
+    /// absent. Address flags are read separately ([`Ledger::contact_flags`]).
+    pub async fn histories(&self) -> Result<HashMap<String, History>, LedgerError> {
+        let mut out: HashMap<String, History> = HashMap::new();
+        let cycles = sqlx::query(
+            "SELECT debtor_id, MAX(number) AS last, \
+                    MAX(CASE WHEN closed_at IS NULL THEN number END) AS open \
+             FROM cycles GROUP BY debtor_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read cycles"))?;
+        for row in cycles {
+            let debtor: String = row.get("debtor_id");
+            let last: i64 = row.get("last");
+            let open: Option<i64> = row.get("open");
+            out.insert(
+                debtor,
+                History {
+                    last_cycle: last as u32,
+                    open_cycle: open.map(|n| CycleHistory {
+                        number: n as u32,
+                        ..CycleHistory::default()
+                    }),
+                    ..History::default()
+                },
+            );
+        }
+        let reminders = sqlx::query(
+            "SELECT r.debtor_id, r.seq, r.status, r.retryable, r.attempted_at \
+             FROM reminders r JOIN cycles c ON c.debtor_id = r.debtor_id AND c.number = r.cycle \
+             WHERE c.closed_at IS NULL ORDER BY r.debtor_id, r.seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        for row in reminders {
+            let debtor: String = row.get("debtor_id");
+            let Some(cycle) = out.get_mut(&debtor).and_then(|h| h.open_cycle.as_mut()) else {
+                continue;
+            };
+            let status: String = row.get("status");
+            let retryable: i64 = row.get("retryable");
+            let outcome = outcome(&status, retryable != 0);
+            if outcome == Outcome::Sent {
+                cycle.sent += 1;
+            }
+            cycle.last_seq = row.get::<i64, _>("seq") as u32;
+            cycle.last_outcome = Some(outcome);
+            if outcome != Outcome::FailedTransient {
+                cycle.last_sent_at = Some(from_ts(row.get("attempted_at")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every reminder of one debtor (all cycles), oldest first.
+    pub async fn reminders_of(&self, debtor_id: &str) -> Result<Vec<ReminderRow>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT id, debtor_id, cycle, seq, channel, recipient, status, error, attempted_at \
+             FROM reminders WHERE debtor_id = $1 ORDER BY cycle, seq",
+        )
+        .bind(debtor_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ReminderRow {
+                id: row.get("id"),
+                debtor_id: row.get("debtor_id"),
+                cycle: row.get::<i64, _>("cycle") as u32,
+                seq: row.get::<i64, _>("seq") as u32,
+                channel: row.get("channel"),
+                recipient: row.get("recipient"),
+                status: row.get("status"),
+                error: row.get("error"),
+                attempted_at: from_ts(row.get("attempted_at")),
+            })
+            .collect())
+    }
+
+    /// The audit trail: every reminder (of one debtor, since an instant), oldest first.
+    pub async fn history(
+        &self,
+        debtor_id: Option<&str>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<HistoryRow>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT id, debtor_id, cycle, seq, channel, template, recipient, status, error, error_code, \
+                    provider_id, segments, price, price_unit, delivery_status, delivery_error_code, \
+                    total_minor, currency, attempted_at, sent_at \
+             FROM reminders WHERE ($1 = '' OR debtor_id = $1) AND attempted_at >= $2 \
+             ORDER BY attempted_at, debtor_id, cycle, seq",
+        )
+        .bind(debtor_id.unwrap_or_default())
+        .bind(since.map_or(i64::MIN, ts))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryRow {
+                id: r.get("id"),
+                debtor_id: r.get("debtor_id"),
+                cycle: r.get::<i64, _>("cycle") as u32,
+                reminder: r.get::<i64, _>("seq") as u32,
+                channel: r.get("channel"),
+                template: r.get("template"),
+                to: r.get("recipient"),
+                status: r.get("status"),
+                error: r.get("error"),
+                error_code: r.get("error_code"),
+                provider_id: r.get("provider_id"),
+                segments: r.get::<Option<i64>, _>("segments").map(|n| n as u32),
+                price: r.get("price"),
+                price_unit: r.get("price_unit"),
+                delivery_status: r.get("delivery_status"),
+                delivery_error_code: r.get("delivery_error_code"),
+                total_minor: r.get("total_minor"),
+                currency: r.get("currency"),
+                attempted_at: from_ts(r.get("attempted_at")),
+                sent_at: r.get::<Option<i64>, _>("sent_at").map(from_ts),
+            })
+            .collect())
+    }
+
+    /// Records a provider's status callback on the reminder it sent as `provider_id`.
+    /// Idempotent, and a status older than the one stored (`sent` after `delivered`) is
+    /// ignored. Statuses Twilio sends before the hand-over is done (`queued`…) count as
+    /// older than `sent`.
+    pub async fn record_delivery(
+        &self,
+        provider_id: &str,
+        status: &str,
+        error_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryUpdate, LedgerError> {
+        let Some(rank) = delivery_rank(status) else {
+            return Ok(DeliveryUpdate::UnknownStatus);
+        };
+        let row = sqlx::query("SELECT id, delivery_status FROM reminders WHERE provider_id = $1")
+            .bind(provider_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err("cannot read a reminder"))?;
+        let Some(row) = row else {
+            return Ok(DeliveryUpdate::NoSuchMessage);
+        };
+        let id: i64 = row.get("id");
+        let current: Option<String> = row.get("delivery_status");
+        if current
+            .as_deref()
+            .and_then(delivery_rank)
+            .is_some_and(|stored| stored >= rank)
+        {
+            return Ok(DeliveryUpdate::Stale);
+        }
+        // Only if nobody changed it meanwhile: two callbacks racing keep the newest.
+        let changed = sqlx::query(
+            "UPDATE reminders SET delivery_status = $1, delivery_error_code = $2, delivery_updated_at = $3 \
+             WHERE id = $4 AND COALESCE(delivery_status, '') = $5",
+        )
+        .bind(status)
+        .bind(error_code)
+        .bind(ts(now))
+        .bind(id)
+        .bind(current.unwrap_or_default())
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot record a delivery status"))?
+        .rows_affected();
+        Ok(if changed == 1 {
+            DeliveryUpdate::Recorded
+        } else {
+            DeliveryUpdate::Stale
+        })
+    }
+
+    /// Forgets the reminder history of one debtor (`Some`) or of all (`None`). Opt-outs and
+    /// invalid addresses are kept: a reset must never message someone who said STOP.
+    /// Returns the number of reminders forgotten.
+    pub async fn reset(&self, debtor_id: Option<&str>) -> Result<u64, LedgerError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.err("cannot start a transaction"))?;
+        let removed = match debtor_id {
+            Some(id) => {
+                let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await;
+                sqlx::query("DELETE FROM cycles WHERE debtor_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("cannot reset"))?;
+                n
+            }
+            None => {
+                let n = sqlx::query("DELETE FROM reminders").execute(&mut *tx).await;
+                sqlx::query("DELETE FROM cycles")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("cannot reset"))?;
+                n
+            }
+        }
+        .map_err(self.err("cannot reset"))?
+        .rows_affected();
+        tx.commit().await.map_err(self.err("cannot commit the reset"))?;
+        Ok(removed)
+    }
+
+    /// Records one finished check.
+    pub async fn record_check(&self, at: DateTime<Utc>, counts: [u64; 5]) -> Result<(), LedgerError> {
+        let [due, sent, failed, skipped, rejected] = counts.map(|n| n as i64);
+        sqlx::query(
+            "INSERT INTO checks (at, debtors_due, sent, failed, skipped, rejected) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ts(at))
+        .bind(due)
+        .bind(sent)
+        .bind(failed)
+        .bind(skipped)
+        .bind(rejected)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("cannot record the check"))?;
+        Ok(())
+    }
+
+    /// The instant of the last recorded check.
+    pub async fn last_check(&self) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM checks")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.err("cannot read checks"))?;
+        Ok(at.map(from_ts))
+    }
+}
