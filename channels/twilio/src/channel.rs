@@ -67,7 +67,12 @@ impl TwilioChannel {
         let limiter = settings
             .rate_per_second
             .and_then(|rate| Quota::with_period(Duration::from_secs_f64(1.0 / rate)))
-            .map(|quota| RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)));
+            // A burst as large as the sends in flight: a slot missed while a send waits on the
+            // ledger is made up later instead of lost, so the long-run rate is the configured one.
+            .map(|quota| {
+                let burst = u32::try_from(settings.max_in_flight).ok().and_then(NonZeroU32::new);
+                RateLimiter::direct(quota.allow_burst(burst.unwrap_or(NonZeroU32::MIN)))
+            });
         Ok(Self {
             name: name.to_string(),
             settings,
