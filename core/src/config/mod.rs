@@ -7,7 +7,7 @@ mod values;
 
 pub use expand::expand_str;
 pub use legacy::LEGACY_VARIABLES;
-pub use values::{Interval, QuietHours};
+pub use values::{CurrencyCode, DefaultKind, Interval, QuietHours};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

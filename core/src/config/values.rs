@@ -100,6 +100,43 @@ pub(super) fn timezone<'de, D: Deserializer<'de>>(d: D) -> Result<chrono_tz::Tz,
     })
 }
 
+/// An ISO 4217 currency code such as `XOF` or `EUR` (sources' `currency` key; `XOF` by
+/// default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CurrencyCode(pub iso_currency::Currency);
+
+impl Default for CurrencyCode {
+    fn default() -> Self {
+        Self(iso_currency::Currency::XOF)
+    }
+}
+
+impl TryFrom<String> for CurrencyCode {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        crate::money::parse_currency(&text)
+            .map(Self)
+            .ok_or_else(|| format!("{text:?} is not an ISO 4217 currency code such as \"XOF\""))
+    }
+}
+
+/// `invoice` or `manual`, for rows that do not say (sources' `default_kind` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DefaultKind(pub crate::debt::ItemKind);
+
+impl TryFrom<String> for DefaultKind {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        crate::debt::ItemKind::parse(&text)
+            .map(Self)
+            .ok_or_else(|| format!("{text:?} is not \"invoice\" or \"manual\""))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

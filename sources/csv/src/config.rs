@@ -2,8 +2,7 @@
 //! documentation.
 
 use crate::columns::ColumnNames;
-use iso_currency::Currency;
-use rappel_core::ItemKind;
+pub use rappel_core::config::{CurrencyCode, DefaultKind};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -102,45 +101,11 @@ impl TryFrom<String> for Encoding {
     }
 }
 
-/// An ISO 4217 currency code such as `XOF` or `EUR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct CurrencyCode(pub Currency);
-
-impl Default for CurrencyCode {
-    fn default() -> Self {
-        Self(Currency::XOF)
-    }
-}
-
-impl TryFrom<String> for CurrencyCode {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        rappel_core::money::parse_currency(&text)
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not an ISO 4217 currency code such as \"XOF\""))
-    }
-}
-
-/// `invoice` or `manual`, for rows that do not say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct DefaultKind(pub ItemKind);
-
-impl TryFrom<String> for DefaultKind {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        ItemKind::parse(&text)
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not \"invoice\" or \"manual\""))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iso_currency::Currency;
+    use rappel_core::ItemKind;
     use rappel_core::config::{ComponentConfig, ConfigError};
 
     fn parse(body: &str) -> Result<CsvConfig, ConfigError> {

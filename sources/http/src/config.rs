@@ -3,9 +3,8 @@
 
 use crate::address::ApiUrl;
 use crate::fields::FieldPointers;
-use iso_currency::Currency;
-use rappel_core::ItemKind;
 use rappel_core::config::Interval;
+pub use rappel_core::config::{CurrencyCode, DefaultKind};
 use rappel_core::secret::Secret;
 use serde::Deserialize;
 use std::time::Duration;
@@ -155,45 +154,11 @@ impl std::fmt::Display for Pointer {
     }
 }
 
-/// An ISO 4217 currency code such as `XOF` or `EUR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct CurrencyCode(pub Currency);
-
-impl Default for CurrencyCode {
-    fn default() -> Self {
-        Self(Currency::XOF)
-    }
-}
-
-impl TryFrom<String> for CurrencyCode {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        rappel_core::money::parse_currency(&text)
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not an ISO 4217 currency code such as \"XOF\""))
-    }
-}
-
-/// `invoice` or `manual`, for items that do not say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct DefaultKind(pub ItemKind);
-
-impl TryFrom<String> for DefaultKind {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        ItemKind::parse(&text)
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not \"invoice\" or \"manual\""))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iso_currency::Currency;
+    use rappel_core::ItemKind;
     use rappel_core::config::{ComponentConfig, ConfigError};
 
     fn parse(body: &str) -> Result<HttpConfig, ConfigError> {

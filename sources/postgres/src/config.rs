@@ -3,7 +3,7 @@
 
 use crate::columns::ColumnNames;
 use crate::url::DatabaseUrl;
-use iso_currency::Currency;
+pub use rappel_core::config::CurrencyCode;
 use rappel_core::config::Interval;
 use serde::Deserialize;
 use std::time::Duration;
@@ -55,30 +55,10 @@ fn default_statement_timeout() -> Interval {
     Interval(Duration::from_secs(60))
 }
 
-/// An ISO 4217 currency code such as `XOF` or `EUR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct CurrencyCode(pub Currency);
-
-impl Default for CurrencyCode {
-    fn default() -> Self {
-        Self(Currency::XOF)
-    }
-}
-
-impl TryFrom<String> for CurrencyCode {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        rappel_core::money::parse_currency(&text)
-            .map(Self)
-            .ok_or_else(|| format!("{text:?} is not an ISO 4217 currency code such as \"XOF\""))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iso_currency::Currency;
     use rappel_core::config::{ComponentConfig, ConfigError};
 
     fn parse(body: &str) -> Result<PostgresConfig, ConfigError> {
