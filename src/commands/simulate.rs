@@ -221,7 +221,7 @@ impl Book {
     fn as_of(&self) -> SourceBatch {
         let mut items = self.items.clone();
         let today = self.today.unwrap_or(NaiveDate::MAX);
-        for (date, debtor, amount) in self.payments.iter().filter(|(d, _, _)| *d <= today) {
+        for (_, debtor, amount) in self.payments.iter().filter(|(d, _, _)| *d <= today) {
             let mut left = *amount;
             let mut owed: Vec<&mut DebtItem> = items.iter_mut().filter(|i| &i.debtor_id == debtor).collect();
             owed.sort_by_key(|i| i.due_date);
@@ -230,7 +230,6 @@ impl Book {
                 item.paid_minor += pay;
                 left -= pay;
             }
-            let _ = date;
         }
         SourceBatch {
             items,

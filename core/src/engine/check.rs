@@ -1,7 +1,7 @@
 //! One check: read, decide, render, and (for `tick`) send and record.
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
-use super::{Engine, Evaluation, Route, dispatch};
+use super::{Engine, Route, dispatch};
 use crate::debt::group_by_debtor;
 use crate::ledger::{Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
@@ -131,7 +131,7 @@ impl Engine {
                 } => {
                     let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());
                     let (report, html, estimated_cost_micros) =
-                        self.plan_message(&eval, &eval.routes[0], &data, cycle, mode)?;
+                        self.plan_message(&eval.routes[0], &data, cycle, mode)?;
                     if let Some(cost) = estimated_cost_micros {
                         summary.cost_micros += cost;
                         summary.cost_currency.clone_from(&report.cost_currency);
@@ -155,9 +155,6 @@ impl Engine {
                         route: eval.routes[0].channel,
                         fallbacks: eval.routes[1..].to_vec(),
                         data,
-                        eval_overdue: eval.overdue.iter().map(|i| ItemReport::from(*i)).collect(),
-                        debtor_name: debtor.name.clone(),
-                        overdue_minor: eval.overdue_minor,
                     });
                 }
             }
@@ -262,14 +259,7 @@ impl Engine {
             }
             tracing::info!(debtor = %report.debtor_id, from = %report.channel, to = %self.routes[route.channel].name,
                 "permanent failure, trying the next channel");
-            let (next, html, estimated_cost_micros) = self.plan_for(
-                &due.data,
-                route,
-                &due.debtor_name,
-                &due.eval_overdue,
-                due.overdue_minor,
-                report.cycle,
-            )?;
+            let (next, html, estimated_cost_micros) = self.plan_for(&due.data, route, report.cycle)?;
             let send = dispatch::Due {
                 report: next,
                 opens_cycle: false,
@@ -287,15 +277,12 @@ impl Engine {
 
     fn plan_message(
         &self,
-        eval: &Evaluation<'_>,
         route: &Route,
         data: &ReminderData,
         cycle: u32,
         mode: Mode,
     ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
-        let items: Vec<ItemReport> = eval.overdue.iter().map(|i| ItemReport::from(*i)).collect();
-        let (mut report, html, cost) =
-            self.plan_for(data, route, &eval.debtor.name, &items, eval.overdue_minor, cycle)?;
+        let (mut report, html, cost) = self.plan_for(data, route, cycle)?;
         report.status = match mode {
             Mode::Preview => "preview",
             Mode::DryRun => "dry-run",
@@ -304,14 +291,11 @@ impl Engine {
         Ok((report, html, cost))
     }
 
-    /// Renders the reminder for `route`'s channel.
+    /// Renders the reminder for `route`'s channel; everything else comes from `data`.
     fn plan_for(
         &self,
         data: &ReminderData,
         route: &Route,
-        name: &str,
-        items: &[ItemReport],
-        total_minor: i64,
         cycle: u32,
     ) -> Result<(MessageReport, Option<String>, Option<i64>), RenderError> {
         let named = &self.routes[route.channel];
@@ -331,7 +315,7 @@ impl Engine {
         let cost_micros = estimate.as_ref().and_then(|e| e.cost_micros);
         let report = MessageReport {
             debtor_id: data.debtor_id.clone(),
-            name: name.to_string(),
+            name: data.name.clone(),
             channel: named.name.clone(),
             to: route.address.clone(),
             encoding: estimate.as_ref().map(|e| e.encoding.clone()),
@@ -345,8 +329,8 @@ impl Engine {
             message: choice.template,
             experiment: choice.experiment,
             variant: choice.variant,
-            items: items.to_vec(),
-            total_minor,
+            items: data.items.iter().map(ItemReport::from).collect(),
+            total_minor: data.total_minor,
             currency: data.currency.clone(),
             status: "pending",
             cycle,
@@ -386,7 +370,4 @@ struct Due {
     route: usize,
     fallbacks: Vec<Route>,
     data: ReminderData,
-    eval_overdue: Vec<ItemReport>,
-    debtor_name: String,
-    overdue_minor: i64,
 }

@@ -1,7 +1,8 @@
 //! What a check reports: one record per message (the `--json` contract of `tick` and
 //! `preview`) and a summary.
 
-use crate::debt::{DebtItem, ItemKind};
+use crate::debt::ItemKind;
+use crate::render::ItemData;
 use crate::rules::SkipReason;
 use crate::source::RejectedRow;
 use chrono::{DateTime, Utc};
@@ -21,13 +22,13 @@ pub struct ItemReport {
     pub remaining_minor: i64,
 }
 
-impl From<&DebtItem> for ItemReport {
-    fn from(i: &DebtItem) -> Self {
+impl From<&ItemData> for ItemReport {
+    fn from(i: &ItemData) -> Self {
         Self {
             kind: i.kind,
             reference: i.reference.clone(),
-            due_date: i.due_date.to_string(),
-            remaining_minor: i.remaining_minor(),
+            due_date: i.due_date.clone(),
+            remaining_minor: i.remaining_minor,
         }
     }
 }
