@@ -1,22 +1,37 @@
-//! Sending one due reminder: claim it in the ledger (pending, committed), hand it to the
-//! channel with retries for transient errors only, then record how it ended. A reminder whose
-//! earlier attempt may have reached the provider is verified with the provider first.
+//! Sending a check's due reminders, in three stages that run together:
+//!
+//! 1. **claim**: each block of reminders is written `pending` in one transaction, committed
+//!    before any of its sends starts (a reminder whose earlier attempt may have reached the
+//!    provider is taken over on its own, to be verified with the provider first);
+//! 2. **send**: up to the channel's `max_in_flight` at once, tried again on transient errors
+//!    only, handed to the next channel on a permanent failure;
+//! 3. **record**: the outcomes finished meanwhile are written in one transaction, then
+//!    reported, in plan order.
+//!
+//! A crash between a send and its record leaves the reminder `pending`: a later check asks
+//! the provider before sending anything again, so nothing is ever sent twice.
 
+use super::check::CheckError;
 use super::report::MessageReport;
+use super::{Engine, Route};
 use crate::channel::{Channel, Delivery, Message, SendError, SendErrorKind};
-use crate::ledger::{ContactState, Ledger, LedgerError, NewReminder};
+use crate::ledger::{ContactState, Ledger, NewReminder, Settled};
 use crate::mask;
+use crate::render::ReminderData;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
+use futures::{SinkExt, StreamExt, channel::mpsc};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Transient failures are tried this many more times within one check.
 const RETRIES: usize = 2;
 /// The longest wait between two tries, whatever the provider asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// One due reminder and how to take it.
+/// One due reminder on one channel.
 pub(crate) struct Due {
     /// The message, as reported.
     pub report: MessageReport,
@@ -29,166 +44,401 @@ pub(crate) struct Due {
     /// The HTML body, for email.
     pub html: Option<String>,
     /// The reminder's values for provider-side templates.
-    pub vars: std::collections::BTreeMap<String, String>,
+    pub vars: BTreeMap<String, String>,
 }
 
-/// Sends one due reminder and fills in its status; returns how the send failed, if it did.
-/// `reuse`: the reminder's ledger id when a permanent failure on another channel hands it
-/// over to this one (same key, new channel and recipient). Ledger errors end the check.
-pub(crate) async fn send_one(
-    engine: &super::Engine,
-    due: Due,
-    channel: &dyn Channel,
+/// A due reminder with what it needs to fall back to other channels.
+pub(crate) struct Job {
+    /// The reminder on its first channel.
+    pub send: Due,
+    /// That channel's index in the engine's routes.
+    pub route: usize,
+    /// The channels to try next, in order, on a permanent failure.
+    pub fallbacks: Vec<Route>,
+    /// What every channel's message is rendered from.
+    pub data: ReminderData,
+}
+
+/// A job after its claim.
+enum Claimed<'e> {
+    /// Not this check's to send; the report says why.
+    Skipped(Box<MessageReport>),
+    /// Pending in the ledger under `id`, and in the engine's in-flight set until recorded.
+    Mine {
+        job: Box<Job>,
+        id: i64,
+        previous_attempt: DateTime<Utc>,
+        guard: InFlight<'e>,
+    },
+}
+
+/// A job whose outcome is known, waiting to be recorded.
+struct Finished<'e> {
+    report: MessageReport,
+    end: Option<End>,
+    estimated_cost_micros: Option<i64>,
+    _guard: Option<InFlight<'e>>,
+}
+
+/// How a claimed reminder ended; the error text is the report's.
+enum End {
+    Sent {
+        delivery: Delivery,
+        found_from: Option<DateTime<Utc>>,
+    },
+    Failed {
+        retryable: bool,
+    },
+    Withdrawn,
+}
+
+impl Finished<'_> {
+    fn settled(&self) -> Option<Settled<'_>> {
+        let id = self.report.reminder_id?;
+        let error = self.report.error.as_deref().unwrap_or_default();
+        Some(match self.end.as_ref()? {
+            End::Sent { delivery, found_from } => Settled::Sent {
+                id,
+                delivery,
+                found_from: *found_from,
+            },
+            End::Failed { retryable } => Settled::Failed {
+                id,
+                status: self.report.status,
+                error,
+                code: self.report.error_code.as_deref(),
+                retryable: *retryable,
+            },
+            End::Withdrawn => Settled::Withdrawn { id, reason: error },
+        })
+    }
+}
+
+/// Sends `jobs` (claim, send, record; see the module) and passes each report to `on_message`
+/// once its outcome is recorded, in the order of `jobs`. A ledger error ends the check.
+pub(crate) async fn send_all(
+    engine: &Engine,
+    jobs: Vec<Job>,
     ledger: &Ledger,
-    channel_down: &AtomicBool,
     now: DateTime<Utc>,
-    reuse: Option<i64>,
-) -> Result<(MessageReport, Option<SendErrorKind>), LedgerError> {
-    let mut report = due.report;
-    let html = due.html;
-    let vars = due.vars;
-    let due_cost = due.estimated_cost_micros;
+    on_message: &mut (dyn FnMut(&MessageReport) + Send),
+) -> Result<(), CheckError> {
+    let in_flight = engine.routes[0].channel.max_in_flight().max(1);
+    // Claims run at most two blocks ahead of the sends; outcomes are recorded in batches of
+    // what finished while the previous batch was written.
+    let block = (in_flight * 16).clamp(32, 256);
+    let downs: Vec<AtomicBool> = engine.routes.iter().map(|_| AtomicBool::new(false)).collect();
+    let (mut claimed_tx, claimed_rx) = mpsc::channel::<Claimed>(block);
+    let (mut done_tx, done_rx) = mpsc::channel::<Finished>(block);
+
+    let claims = async move {
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            let block: Vec<Job> = jobs.by_ref().take(block).collect();
+            for claimed in claim_block(engine, block, ledger, now).await? {
+                if claimed_tx.send(claimed).await.is_err() {
+                    return Ok(()); // the record stage stopped on an error, which try_join reports
+                }
+            }
+        }
+        Ok::<_, CheckError>(())
+    };
+    let sends = async move {
+        let mut finished = claimed_rx
+            .map(|claimed| finish(engine, claimed, ledger, &downs, now))
+            .buffered(in_flight);
+        while let Some(done) = finished.next().await {
+            if done_tx.send(done?).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    };
+    let records = async move {
+        let mut batches = done_rx.ready_chunks(block);
+        while let Some(batch) = batches.next().await {
+            let ends: Vec<Settled> = batch.iter().filter_map(Finished::settled).collect();
+            if !ends.is_empty() {
+                ledger.settle(&ends, now).await?;
+            }
+            drop(ends);
+            for done in batch {
+                let mut report = done.report;
+                if let Some(End::Sent { delivery, .. }) = done.end {
+                    fill_delivery(&mut report, delivery);
+                }
+                count(&report, done.estimated_cost_micros);
+                on_message(&report);
+            }
+        }
+        Ok(())
+    };
+    futures::try_join!(claims, sends, records)?;
+    Ok(())
+}
+
+/// Claims a block of jobs: new reminders in one transaction, reminders to verify one by one.
+async fn claim_block<'e>(
+    engine: &'e Engine,
+    jobs: Vec<Job>,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<Vec<Claimed<'e>>, CheckError> {
     if engine.stopping.load(Ordering::SeqCst) {
-        report.status = "skipped";
-        report.error = Some("rappel is shutting down".into());
-        return Ok((report, None));
+        return Ok(jobs
+            .into_iter()
+            .map(|job| Claimed::Skipped(Box::new(skipped(job.send.report, "rappel is shutting down".into()))))
+            .collect());
     }
-    if channel_down.load(Ordering::SeqCst) {
-        report.status = "skipped";
-        report.error = Some(format!("channel {} is down for this check", report.channel));
-        return Ok((report, Some(SendErrorKind::ChannelDown)));
-    }
-    let span = tracing::info_span!("send", debtor = %report.debtor_id, channel = %report.channel);
-    let _enter = span.enter();
-    let claimed = if let Some(id) = reuse {
-        let hash = crate::render::body_hash(&report.body);
-        ledger
-            .reroute(id, &report.channel, &report.template, &report.to, &hash, now)
-            .await?;
-        Some((id, now))
-    } else if due.verify {
-        ledger
-            .take_over(&report.debtor_id, report.cycle, report.reminder, now)
-            .await?
-    } else {
-        let hash = crate::render::body_hash(&report.body);
-        let claim = NewReminder {
-            debtor_id: &report.debtor_id,
-            cycle: report.cycle,
-            seq: report.reminder,
-            opens_cycle: due.opens_cycle,
-            channel: &report.channel,
-            template: &report.template,
-            recipient: &report.to,
-            body_hash: &hash,
-            total_minor: report.total_minor,
-            currency: &report.currency,
-            items: report.items.len() as u32,
-            encoding: report.encoding.as_deref(),
-            segments: report.segments,
-            estimated_cost_micros: due.estimated_cost_micros,
-            cost_currency: report.cost_currency.as_deref(),
-            message: &report.message,
-            experiment: report.experiment.as_deref(),
-            variant: report.variant.as_deref(),
+    let hashes: Vec<String> = jobs
+        .iter()
+        .map(|job| crate::render::body_hash(&job.send.report.body))
+        .collect();
+    let fresh: Vec<NewReminder> = jobs
+        .iter()
+        .zip(&hashes)
+        .filter(|(job, _)| !job.send.verify)
+        .map(|(job, hash)| new_reminder(&job.send, hash))
+        .collect();
+    let mut fresh_ids = ledger.claim_many(&fresh, now).await?.into_iter();
+    drop(fresh);
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let r = &job.send.report;
+        let claimed = if job.send.verify {
+            ledger.take_over(&r.debtor_id, r.cycle, r.reminder, now).await?
+        } else {
+            fresh_ids.next().flatten().map(|id| (id, now))
         };
-        ledger.claim(&claim, now).await?.map(|id| (id, now))
-    };
-    let Some((id, previous_attempt)) = claimed else {
-        report.status = "skipped";
-        report.error = Some("already taken by another check".into());
-        return Ok((report, None));
-    };
-    report.reminder_id = Some(id);
-    let _in_flight = InFlight::new(engine, id);
-    let message = Message {
-        at: now,
-        reminder_id: Some(id),
-        debtor_id: Some(report.debtor_id.clone()),
-        to: report.to.clone(),
-        subject: report.subject.clone(),
-        body: report.body.clone(),
-        html,
-        vars,
-    };
-
-    if due.verify {
-        match channel.find_sent(&message, previous_attempt).await {
-            Ok(Some(found)) => {
-                ledger.mark_found(id, &found, previous_attempt, now).await?;
-                tracing::info!(
-                    reminder = id,
-                    "the earlier attempt reached the provider: not sent again"
-                );
-                fill_delivery(&mut report, found);
-                report.status = "sent";
-                return Ok((report, None));
-            }
-            Ok(None) => tracing::info!(reminder = id, "the earlier attempt never arrived: sending it now"),
-            Err(e) => {
-                ledger
-                    .mark_failed(id, "unknown", &e.message, e.code.as_deref(), false, now)
-                    .await?;
-                tracing::warn!(reminder = id, error = %e, "cannot verify an earlier attempt: not sent");
-                report.status = "unknown";
-                report.error = Some(format!("cannot verify the earlier attempt: {}", e.message));
-                return Ok((report, Some(SendErrorKind::Ambiguous)));
-            }
-        }
+        out.push(match claimed {
+            Some((id, previous_attempt)) => Claimed::Mine {
+                job: Box::new(job),
+                id,
+                previous_attempt,
+                guard: InFlight::new(engine, id),
+            },
+            None => Claimed::Skipped(Box::new(skipped(
+                job.send.report,
+                "already taken by another check".into(),
+            ))),
+        });
     }
+    Ok(out)
+}
 
-    let mut failure = None;
-    match send_with_retries(channel, &message).await {
-        Ok(delivery) => {
-            ledger.mark_sent(id, &delivery, now).await?;
-            tracing::info!(reminder = id, to = %mask::address(&report.to), total = report.total_minor, "reminder sent");
-            fill_delivery(&mut report, delivery);
-            report.status = "sent";
+fn new_reminder<'a>(due: &'a Due, body_hash: &'a str) -> NewReminder<'a> {
+    let r = &due.report;
+    NewReminder {
+        debtor_id: &r.debtor_id,
+        cycle: r.cycle,
+        seq: r.reminder,
+        opens_cycle: due.opens_cycle,
+        channel: &r.channel,
+        template: &r.template,
+        recipient: &r.to,
+        body_hash,
+        total_minor: r.total_minor,
+        currency: &r.currency,
+        items: r.items.len() as u32,
+        encoding: r.encoding.as_deref(),
+        segments: r.segments,
+        estimated_cost_micros: due.estimated_cost_micros,
+        cost_currency: r.cost_currency.as_deref(),
+        message: &r.message,
+        experiment: r.experiment.as_deref(),
+        variant: r.variant.as_deref(),
+    }
+}
+
+fn skipped(mut report: MessageReport, why: String) -> MessageReport {
+    report.status = "skipped";
+    report.error = Some(why);
+    report
+}
+
+/// Takes one claimed job to its end: verified, sent (on a fallback channel if need be),
+/// failed, or withdrawn unsent.
+async fn finish<'e>(
+    engine: &'e Engine,
+    claimed: Claimed<'e>,
+    ledger: &Ledger,
+    downs: &[AtomicBool],
+    now: DateTime<Utc>,
+) -> Result<Finished<'e>, CheckError> {
+    let (job, id, previous_attempt, guard) = match claimed {
+        Claimed::Skipped(report) => {
+            return Ok(Finished {
+                report: *report,
+                end: None,
+                estimated_cost_micros: None,
+                _guard: None,
+            });
         }
-        Err(e) => {
+        Claimed::Mine {
+            job,
+            id,
+            previous_attempt,
+            guard,
+        } => (job, id, previous_attempt, guard),
+    };
+    let span = tracing::info_span!("send", debtor = %job.send.report.debtor_id, reminder = id);
+    let (report, end, estimated_cost_micros) = send_job(engine, *job, id, previous_attempt, ledger, downs, now)
+        .instrument(span)
+        .await?;
+    Ok(Finished {
+        report,
+        end: Some(end),
+        estimated_cost_micros,
+        _guard: Some(guard),
+    })
+}
+
+async fn send_job(
+    engine: &Engine,
+    job: Job,
+    id: i64,
+    previous_attempt: DateTime<Utc>,
+    ledger: &Ledger,
+    downs: &[AtomicBool],
+    now: DateTime<Utc>,
+) -> Result<(MessageReport, End, Option<i64>), CheckError> {
+    let Job {
+        send: mut due,
+        mut route,
+        fallbacks,
+        data,
+    } = job;
+    due.report.reminder_id = Some(id);
+    let mut fallbacks = fallbacks.into_iter();
+    loop {
+        let channel = engine.routes[route].channel.as_ref();
+        let mut report = due.report;
+        let cost = due.estimated_cost_micros;
+        if engine.stopping.load(Ordering::SeqCst) {
+            return Ok((skipped(report, "rappel is shutting down".into()), End::Withdrawn, None));
+        }
+        if downs[route].load(Ordering::SeqCst) {
+            let why = format!("channel {} is down for this check", report.channel);
+            return Ok((skipped(report, why), End::Withdrawn, None));
+        }
+        let message = Message {
+            at: now,
+            reminder_id: Some(id),
+            debtor_id: Some(report.debtor_id.clone()),
+            to: report.to.clone(),
+            subject: report.subject.clone(),
+            body: report.body.clone(),
+            html: due.html,
+            vars: due.vars,
+        };
+        if due.verify {
+            match channel.find_sent(&message, previous_attempt).await {
+                Ok(Some(delivery)) => {
+                    tracing::info!("the earlier attempt reached the provider: not sent again");
+                    report.status = "sent";
+                    let found_from = Some(previous_attempt);
+                    return Ok((report, End::Sent { delivery, found_from }, cost));
+                }
+                Ok(None) => tracing::info!("the earlier attempt never arrived: sending it now"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot verify an earlier attempt: not sent");
+                    report.status = "unknown";
+                    report.error = Some(format!("cannot verify the earlier attempt: {}", e.message));
+                    report.error_code = e.code;
+                    return Ok((report, End::Failed { retryable: false }, cost));
+                }
+            }
+        }
+        let e = match send_with_retries(channel, &message).await {
+            Ok(delivery) => {
+                tracing::info!(to = %mask::address(&report.to), total = report.total_minor, "reminder sent");
+                report.status = "sent";
+                let end = End::Sent {
+                    delivery,
+                    found_from: None,
+                };
+                return Ok((report, end, cost));
+            }
+            Err(e) => e,
+        };
+        let flag = match e.kind {
+            SendErrorKind::InvalidAddress => Some(ContactState::Invalid),
+            SendErrorKind::OptedOut => Some(ContactState::OptedOut),
+            _ => None,
+        };
+        if let Some(state) = flag {
+            ledger
+                .flag_contact(&report.to, state, Some(&report.debtor_id), &e.message, now)
+                .await?;
+        }
+        if e.kind == SendErrorKind::ChannelDown {
+            downs[route].store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "channel unusable, no more sends on it in this check");
+        } else {
+            tracing::warn!(error = %e, to = %mask::address(&report.to), "reminder not sent");
+        }
+        let next = fallbacks.next().filter(|next| {
+            e.kind.is_permanent()
+                && !downs[next.channel].load(Ordering::SeqCst)
+                && !engine.stopping.load(Ordering::SeqCst)
+        });
+        let Some(next) = next else {
             let (status, retryable) = match e.kind {
                 SendErrorKind::Ambiguous => ("unknown", false),
                 SendErrorKind::Transient | SendErrorKind::ChannelDown => ("failed", true),
                 _ => ("failed", false),
             };
-            ledger
-                .mark_failed(id, status, &e.message, e.code.as_deref(), retryable, now)
-                .await?;
-            let flag = match e.kind {
-                SendErrorKind::InvalidAddress => Some(ContactState::Invalid),
-                SendErrorKind::OptedOut => Some(ContactState::OptedOut),
-                _ => None,
-            };
-            if let Some(state) = flag {
-                ledger
-                    .flag_contact(&report.to, state, Some(&report.debtor_id), &e.message, now)
-                    .await?;
-            }
-            if e.kind == SendErrorKind::ChannelDown {
-                channel_down.store(true, Ordering::SeqCst);
-                tracing::error!(reminder = id, error = %e, "channel unusable, no more sends on it in this check");
-            } else {
-                tracing::warn!(reminder = id, error = %e, to = %mask::address(&report.to), "reminder not sent");
-            }
             report.status = status;
             report.error = Some(e.message);
             report.error_code = e.code;
-            failure = Some(e.kind);
-        }
+            return Ok((report, End::Failed { retryable }, cost));
+        };
+        tracing::info!(from = %report.channel, to = %engine.routes[next.channel].name,
+            "permanent failure, trying the next channel");
+        let (next_report, html, estimated_cost_micros) = engine.plan_for(&data, &next, report.cycle)?;
+        let hash = crate::render::body_hash(&next_report.body);
+        ledger
+            .reroute(
+                id,
+                &next_report.channel,
+                &next_report.template,
+                &next_report.to,
+                &hash,
+                now,
+            )
+            .await?;
+        due = Due {
+            report: MessageReport {
+                reminder_id: Some(id),
+                ..next_report
+            },
+            opens_cycle: false,
+            verify: false,
+            estimated_cost_micros,
+            html,
+            vars: super::check::vars_of(&data),
+        };
+        route = next.channel;
     }
-    metrics::counter!("rappel_reminders_total", "channel" => report.channel.clone(), "status" => report.status)
-        .increment(1);
-    if report.status == "sent" {
-        if let Some(segments) = report.segments {
-            metrics::counter!("rappel_sms_segments_total", "channel" => report.channel.clone())
-                .increment(u64::from(segments));
-        }
-        if let (Some(cost), Some(currency)) = (due_cost, &report.cost_currency) {
-            metrics::counter!("rappel_estimated_cost_micros_total", "channel" => report.channel.clone(), "currency" => currency.clone())
-                .increment(cost.max(0) as u64);
-        }
+}
+
+/// The metrics of one reported outcome.
+fn count(report: &MessageReport, estimated_cost_micros: Option<i64>) {
+    if report.reminder_id.is_none() || report.status == "skipped" {
+        return; // never handed to a channel
     }
-    Ok((report, failure))
+    let channel = report.channel.clone();
+    metrics::counter!("rappel_reminders_total", "channel" => channel.clone(), "status" => report.status).increment(1);
+    if report.status != "sent" {
+        return;
+    }
+    if let Some(segments) = report.segments {
+        metrics::counter!("rappel_sms_segments_total", "channel" => channel.clone()).increment(u64::from(segments));
+    }
+    if let (Some(cost), Some(currency)) = (estimated_cost_micros, &report.cost_currency) {
+        metrics::counter!("rappel_estimated_cost_micros_total", "channel" => channel, "currency" => currency.clone())
+            .increment(cost.max(0) as u64);
+    }
 }
 
 fn fill_delivery(report: &mut MessageReport, delivery: Delivery) {
@@ -221,12 +471,12 @@ pub async fn send_with_retries(channel: &dyn Channel, message: &Message) -> Resu
 
 /// Keeps a claimed reminder in the engine's in-flight set until its outcome is recorded.
 struct InFlight<'a> {
-    engine: &'a super::Engine,
+    engine: &'a Engine,
     id: i64,
 }
 
 impl<'a> InFlight<'a> {
-    fn new(engine: &'a super::Engine, id: i64) -> Self {
+    fn new(engine: &'a Engine, id: i64) -> Self {
         if let Ok(mut set) = engine.in_flight.lock() {
             set.insert(id);
         }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 pub use types::{
-    BalanceChange, ContactState, DeliveryUpdate, HistoryRow, NewReminder, Payment, ReminderRow, SentReminder,
+    BalanceChange, ContactState, DeliveryUpdate, HistoryRow, NewReminder, Payment, ReminderRow, SentReminder, Settled,
 };
 
 /// A ledger that cannot be opened, read or written.
@@ -74,6 +74,53 @@ async fn run_migrations(migrator: Migrator, pool: &AnyPool, shown: &str) -> Resu
         what: "cannot apply migrations",
         source: Box::new(e),
     })
+}
+
+/// Rows written by one statement: 19 values each stays far below SQLite's 32 766 parameters.
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// The placeholders of a statement, in the order they appear in its text: `$1, $2…` for
+/// PostgreSQL, `?` for SQLite (whose numbered placeholders cost a scan of all the names for
+/// each value bound). Statements built with these hold only placeholders and constants
+/// (hence `AssertSqlSafe`): every value is bound.
+struct Placeholders {
+    numbered: bool,
+    count: usize,
+}
+
+impl Placeholders {
+    fn new(ledger: &Ledger) -> Self {
+        Self {
+            numbered: ledger.is_shared(),
+            count: 0,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        self.count += 1;
+        if self.numbered {
+            format!("${}", self.count)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `(?, ?), (?, ?)` for 2 rows of 2 values, each row ending with `tail` (`, 'pending'`).
+    fn rows(&mut self, rows: usize, values: usize, tail: &str) -> String {
+        let mut out = String::with_capacity(rows * (values * 5 + tail.len() + 4));
+        for row in 0..rows {
+            out.push_str(if row == 0 { "(" } else { ", (" });
+            for value in 0..values {
+                if value > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&self.next());
+            }
+            out.push_str(tail);
+            out.push(')');
+        }
+        out
+    }
 }
 
 pub(super) fn ts(t: DateTime<Utc>) -> i64 {

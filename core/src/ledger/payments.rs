@@ -1,7 +1,7 @@
 //! Overdue balances per check, the payments their drops reveal, and the rows `stats` reads.
 
 use super::types::*;
-use super::{Ledger, LedgerError, from_ts, ts};
+use super::{Ledger, LedgerError, Placeholders, ROWS_PER_STATEMENT, from_ts, ts};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -38,19 +38,27 @@ impl Ledger {
             .map_err(self.err("cannot start a transaction"))?;
         let mut payments = 0;
         let since = now - chrono::Duration::days(i64::from(window_days));
-        for c in changes {
-            sqlx::query(
-                "INSERT INTO balances (debtor_id, overdue_minor, currency, updated_at) VALUES ($1, $2, $3, $4) \
+        for rows in changes.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO balances (debtor_id, overdue_minor, currency, updated_at) VALUES {} \
                  ON CONFLICT (debtor_id) DO UPDATE SET overdue_minor = excluded.overdue_minor, \
                      currency = excluded.currency, updated_at = excluded.updated_at",
-            )
-            .bind(&c.debtor_id)
-            .bind(c.overdue_minor)
-            .bind(&c.currency)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(self.err("cannot record a balance"))?;
+                Placeholders::new(self).rows(rows.len(), 4, "")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for c in rows {
+                query = query
+                    .bind(&c.debtor_id)
+                    .bind(c.overdue_minor)
+                    .bind(&c.currency)
+                    .bind(ts(now));
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err("cannot record balances"))?;
+        }
+        for c in changes {
             let paid = c.previous_minor - c.overdue_minor;
             if paid <= 0 {
                 continue;

@@ -2,7 +2,7 @@
 //! debtor's history and as the audit trail.
 
 use super::types::*;
-use super::{Ledger, LedgerError, from_ts, ts};
+use super::{Ledger, LedgerError, Placeholders, ROWS_PER_STATEMENT, from_ts, ts};
 use crate::channel::Delivery;
 use crate::rules::{CycleHistory, History, Outcome, PENDING_LEASE};
 use chrono::{DateTime, Utc};
@@ -15,79 +15,209 @@ impl Ledger {
     /// this process or another) owns this reminder. A transient failure under the same key
     /// is taken over again.
     pub async fn claim(&self, r: &NewReminder<'_>, now: DateTime<Utc>) -> Result<Option<i64>, LedgerError> {
-        // Two statements, each committed on its own: no transaction stays open across an
-        // await, so a stalled process never blocks the others' claims. A cycle opened without
-        // its reminder (a crash in between) is harmless: the next check sends reminder 1.
-        if r.opens_cycle {
-            sqlx::query("INSERT INTO cycles (debtor_id, number, opened_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(r.debtor_id)
-                .bind(i64::from(r.cycle))
+        Ok(self.claim_many(std::slice::from_ref(r), now).await?.pop().flatten())
+    }
+
+    /// [`Ledger::claim`] for a block of reminders, committed before any of them is sent.
+    /// Returns each one's id (or `None`), in the order given.
+    ///
+    /// Two statements per 256 reminders (cycles, then reminders), each its own transaction:
+    /// no transaction stays open across an await, so a stalled process never blocks the
+    /// others' claims, and every process writes the keys in the same (sorted) order, so two
+    /// blocks claimed at once on PostgreSQL cannot deadlock. A cycle opened without its
+    /// reminder (a crash in between) is harmless: the next check sends reminder 1.
+    pub async fn claim_many(
+        &self,
+        claims: &[NewReminder<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<i64>>, LedgerError> {
+        let mut ids = vec![None; claims.len()];
+        let mut order: Vec<usize> = (0..claims.len()).collect();
+        order.sort_by_key(|&i| (claims[i].debtor_id, claims[i].cycle, claims[i].seq));
+        for rows in order.chunks(ROWS_PER_STATEMENT) {
+            let opening: Vec<&NewReminder> = rows.iter().map(|&i| &claims[i]).filter(|r| r.opens_cycle).collect();
+            if !opening.is_empty() {
+                let sql = format!(
+                    "INSERT INTO cycles (debtor_id, number, opened_at) VALUES {} ON CONFLICT DO NOTHING",
+                    Placeholders::new(self).rows(opening.len(), 3, "")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in opening {
+                    query = query.bind(r.debtor_id).bind(i64::from(r.cycle)).bind(ts(now));
+                }
+                query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(self.err("cannot open a cycle"))?;
+            }
+            let sql = format!(
+                "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
+                     total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
+                     message, experiment, variant, attempted_at, updated_at, status) \
+                 VALUES {} \
+                 ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
+                     status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
+                     attempts = reminders.attempts + 1, channel = excluded.channel, \
+                     recipient = excluded.recipient, body_hash = excluded.body_hash, \
+                     total_minor = excluded.total_minor, items = excluded.items, \
+                     encoding = excluded.encoding, segments = excluded.segments, \
+                     estimated_cost_micros = excluded.estimated_cost_micros, message = excluded.message, \
+                     experiment = excluded.experiment, variant = excluded.variant, \
+                     attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
+                 WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
+                 RETURNING id, debtor_id, cycle, seq",
+                Placeholders::new(self).rows(rows.len(), 19, ", 'pending'")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for &i in rows {
+                let r = &claims[i];
+                query = query
+                    .bind(r.debtor_id)
+                    .bind(i64::from(r.cycle))
+                    .bind(i64::from(r.seq))
+                    .bind(r.channel)
+                    .bind(r.template)
+                    .bind(r.recipient)
+                    .bind(r.body_hash)
+                    .bind(r.total_minor)
+                    .bind(r.currency)
+                    .bind(i64::from(r.items))
+                    .bind(r.encoding)
+                    .bind(r.segments.map(i64::from))
+                    .bind(r.estimated_cost_micros)
+                    .bind(r.cost_currency)
+                    .bind(r.message)
+                    .bind(r.experiment)
+                    .bind(r.variant)
+                    .bind(ts(now))
+                    .bind(ts(now));
+            }
+            let claimed = query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.err("cannot record a reminder"))?;
+            // RETURNING names the rows by key, in no particular order.
+            let at: HashMap<(&str, i64, i64), usize> = rows
+                .iter()
+                .map(|&i| {
+                    (
+                        (
+                            claims[i].debtor_id,
+                            i64::from(claims[i].cycle),
+                            i64::from(claims[i].seq),
+                        ),
+                        i,
+                    )
+                })
+                .collect();
+            for row in claimed {
+                let key: (String, i64, i64) = (row.get("debtor_id"), row.get("cycle"), row.get("seq"));
+                if let Some(&i) = at.get(&(key.0.as_str(), key.1, key.2)) {
+                    ids[i] = Some(row.get("id"));
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Records how claimed reminders ended: one statement (its own transaction) for up to 256
+    /// sent, one for up to 256 failed or withdrawn. Each outcome is recorded whole or not at
+    /// all; one not recorded (a crash) leaves its reminder `pending`, verified later.
+    pub async fn settle(&self, ends: &[Settled<'_>], now: DateTime<Utc>) -> Result<(), LedgerError> {
+        let sent: Vec<_> = ends
+            .iter()
+            .filter_map(|e| match *e {
+                Settled::Sent {
+                    id,
+                    delivery,
+                    found_from,
+                } => Some((id, delivery, found_from)),
+                _ => None,
+            })
+            .collect();
+        for rows in sent.chunks(ROWS_PER_STATEMENT) {
+            let mut p = Placeholders::new(self);
+            let sql = format!(
+                "WITH v (id, provider_id, provider_status, segments, price, price_unit, found_from) AS (VALUES {}) \
+                 UPDATE reminders SET status = 'sent', provider_id = v.provider_id, \
+                     provider_status = v.provider_status, segments = COALESCE(v.segments, reminders.segments), \
+                     price = v.price, price_unit = v.price_unit, sent_at = {}, updated_at = {}, \
+                     attempted_at = COALESCE(v.found_from, reminders.attempted_at) \
+                 FROM v WHERE reminders.id = v.id",
+                p.rows(rows.len(), 7, ""),
+                p.next(),
+                p.next()
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, delivery, found_from) in rows {
+                query = query
+                    .bind(*id)
+                    .bind(delivery.provider_id.as_deref())
+                    .bind(delivery.provider_status.as_deref())
+                    .bind(delivery.segments.map(i64::from))
+                    .bind(delivery.price.as_deref())
+                    .bind(delivery.price_unit.as_deref())
+                    .bind(found_from.map(ts));
+            }
+            query
+                .bind(ts(now))
                 .bind(ts(now))
                 .execute(&self.pool)
                 .await
-                .map_err(self.err("cannot open a cycle"))?;
+                .map_err(self.err("cannot mark reminders sent"))?;
         }
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
-                 total_minor, currency, items, encoding, segments, estimated_cost_micros, cost_currency, \
-                 message, experiment, variant, status, attempted_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $19) \
-             ON CONFLICT (debtor_id, cycle, seq) DO UPDATE SET \
-                 status = 'pending', retryable = 0, error = NULL, error_code = NULL, \
-                 attempts = reminders.attempts + 1, channel = excluded.channel, \
-                 recipient = excluded.recipient, body_hash = excluded.body_hash, \
-                 total_minor = excluded.total_minor, items = excluded.items, \
-                 encoding = excluded.encoding, segments = excluded.segments, \
-                 estimated_cost_micros = excluded.estimated_cost_micros, message = excluded.message, \
-                 experiment = excluded.experiment, variant = excluded.variant, \
-                 attempted_at = excluded.attempted_at, updated_at = excluded.updated_at \
-             WHERE reminders.status = 'failed' AND reminders.retryable = 1 \
-             RETURNING id",
-        )
-        .bind(r.debtor_id)
-        .bind(i64::from(r.cycle))
-        .bind(i64::from(r.seq))
-        .bind(r.channel)
-        .bind(r.template)
-        .bind(r.recipient)
-        .bind(r.body_hash)
-        .bind(r.total_minor)
-        .bind(r.currency)
-        .bind(i64::from(r.items))
-        .bind(r.encoding)
-        .bind(r.segments.map(i64::from))
-        .bind(r.estimated_cost_micros)
-        .bind(r.cost_currency)
-        .bind(r.message)
-        .bind(r.experiment)
-        .bind(r.variant)
-        .bind(ts(now))
-        .bind(ts(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(self.err("cannot record a reminder"))?;
-        Ok(id)
+        // A withdrawn claim is a failure the next check tries again, if it is still pending.
+        let failed: Vec<_> = ends
+            .iter()
+            .filter_map(|e| match *e {
+                Settled::Failed {
+                    id,
+                    status,
+                    error,
+                    code,
+                    retryable,
+                } => Some((id, status, error, code, retryable, None)),
+                Settled::Withdrawn { id, reason } => Some((id, "failed", reason, None, true, Some("pending"))),
+                Settled::Sent { .. } => None,
+            })
+            .collect();
+        for rows in failed.chunks(ROWS_PER_STATEMENT) {
+            let mut p = Placeholders::new(self);
+            let sql = format!(
+                "WITH v (id, status, error, error_code, retryable, only_if) AS (VALUES {}) \
+                 UPDATE reminders SET status = v.status, error = v.error, error_code = v.error_code, \
+                     retryable = v.retryable, updated_at = {} \
+                 FROM v WHERE reminders.id = v.id AND (v.only_if IS NULL OR reminders.status = v.only_if)",
+                p.rows(rows.len(), 6, ""),
+                p.next()
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, status, error, code, retryable, only_if) in rows {
+                query = query
+                    .bind(*id)
+                    .bind(*status)
+                    .bind(*error)
+                    .bind(*code)
+                    .bind(i64::from(*retryable))
+                    .bind(*only_if);
+            }
+            query
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await
+                .map_err(self.err("cannot mark reminders failed"))?;
+        }
+        Ok(())
     }
 
     /// Records a successful hand-over and what the provider said.
     pub async fn mark_sent(&self, id: i64, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        sqlx::query(
-            "UPDATE reminders SET status = 'sent', provider_id = $1, provider_status = $2, \
-                 segments = COALESCE($3, segments), price = $4, price_unit = $5, sent_at = $6, updated_at = $7 \
-             WHERE id = $8",
-        )
-        .bind(delivery.provider_id.as_deref())
-        .bind(delivery.provider_status.as_deref())
-        .bind(delivery.segments.map(i64::from))
-        .bind(delivery.price.as_deref())
-        .bind(delivery.price_unit.as_deref())
-        .bind(ts(now))
-        .bind(ts(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(self.err("cannot mark a reminder sent"))?;
-        Ok(())
+        let sent = Settled::Sent {
+            id,
+            delivery,
+            found_from: None,
+        };
+        self.settle(&[sent], now).await
     }
 
     /// Takes over a reminder whose last attempt may have reached the provider (`unknown`, or
@@ -155,25 +285,6 @@ impl Ledger {
         Ok(())
     }
 
-    /// Records that the provider already had the message of a taken-over reminder: it is
-    /// `sent`, and its period counts from the attempt that reached the provider.
-    pub async fn mark_found(
-        &self,
-        id: i64,
-        delivery: &Delivery,
-        attempted_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), LedgerError> {
-        self.mark_sent(id, delivery, now).await?;
-        sqlx::query("UPDATE reminders SET attempted_at = $1 WHERE id = $2")
-            .bind(ts(attempted_at))
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(self.err("cannot mark a reminder found"))?;
-        Ok(())
-    }
-
     /// Records a failure; `retryable` failures are tried again by the next check.
     pub async fn mark_failed(
         &self,
@@ -184,19 +295,14 @@ impl Ledger {
         retryable: bool,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        sqlx::query(
-            "UPDATE reminders SET status = $1, error = $2, error_code = $3, retryable = $4, updated_at = $5 WHERE id = $6",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(code)
-        .bind(i64::from(retryable))
-        .bind(ts(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(self.err("cannot mark a reminder failed"))?;
-        Ok(())
+        let failed = Settled::Failed {
+            id,
+            status,
+            error,
+            code,
+            retryable,
+        };
+        self.settle(&[failed], now).await
     }
 
     /// Reminders still `pending` among `ids` become `unknown`: the process stops before

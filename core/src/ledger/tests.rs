@@ -107,11 +107,114 @@ async fn an_unknown_reminder_is_taken_over_once_and_a_fresh_pending_one_not_at_a
             None,
             "only one check verifies it"
         );
-        l.mark_found(id, &Delivery::default(), t0, t1).await.unwrap();
+        let found = Settled::Sent {
+            id,
+            delivery: &Delivery::default(),
+            found_from: Some(t0),
+        };
+        l.settle(&[found], t1).await.unwrap();
         let c = l.histories().await.unwrap()["C1"].open_cycle.clone().unwrap();
         assert_eq!(
             (c.last_outcome, c.last_sent_at, c.sent),
             (Some(Outcome::Sent), Some(t0), 1)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_block_of_claims_answers_in_the_order_given_and_skips_the_keys_taken() {
+    for (_guard, l) in ledgers().await {
+        let t0 = at("2025-11-26T12:00:00Z");
+        let taken = l.claim(&reminder(2, 1), t0).await.unwrap().unwrap();
+        let mut c3 = reminder(3, 1);
+        c3.debtor_id = "C3";
+        let mut c0 = reminder(4, 1);
+        c0.debtor_id = "C0";
+        let block = [c3, reminder(2, 1), c0];
+        let ids = l.claim_many(&block, t0).await.unwrap();
+        assert_eq!(ids[1], None, "C1's cycle 2, reminder 1 is already claimed");
+        let (a, b) = (ids[0].unwrap(), ids[2].unwrap());
+        assert!(a != b && a != taken && b != taken);
+        let rows = l.reminders_of("C3").await.unwrap();
+        assert_eq!((rows[0].id, rows[0].status.as_str()), (a, "pending"));
+        assert_eq!(l.reminders_of("C0").await.unwrap()[0].id, b);
+    }
+}
+
+#[tokio::test]
+async fn a_block_larger_than_one_statement_is_claimed_and_settled_whole() {
+    for (_guard, l) in ledgers().await {
+        let t0 = at("2025-11-26T12:00:00Z");
+        let debtors: Vec<String> = (0..300).map(|i| format!("D{i:03}")).collect();
+        let block: Vec<NewReminder> = debtors
+            .iter()
+            .map(|d| NewReminder {
+                debtor_id: d,
+                ..reminder(1, 1)
+            })
+            .collect();
+        let ids: Vec<i64> = l.claim_many(&block, t0).await.unwrap().into_iter().flatten().collect();
+        assert_eq!(ids.len(), 300);
+        assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 300);
+        let delivery = Delivery::default();
+        let ends: Vec<Settled> = ids
+            .iter()
+            .map(|&id| Settled::Sent {
+                id,
+                delivery: &delivery,
+                found_from: None,
+            })
+            .collect();
+        l.settle(&ends, t0).await.unwrap();
+        let h = l.histories().await.unwrap();
+        assert_eq!(h.len(), 300);
+        assert!(h.values().all(|h| h.open_cycle.as_ref().unwrap().sent == 1));
+    }
+}
+
+#[tokio::test]
+async fn outcomes_are_recorded_together_and_a_withdrawn_claim_is_sent_by_the_next_check() {
+    for (_guard, l) in ledgers().await {
+        let t0 = at("2025-11-26T12:00:00Z");
+        let mut other = reminder(1, 1);
+        other.debtor_id = "C2";
+        let ids = l.claim_many(&[reminder(1, 1), other], t0).await.unwrap();
+        let (sent, withdrawn) = (ids[0].unwrap(), ids[1].unwrap());
+        let delivery = Delivery {
+            provider_id: Some("SM1".into()),
+            ..Delivery::default()
+        };
+        let ends = [
+            Settled::Sent {
+                id: sent,
+                delivery: &delivery,
+                found_from: None,
+            },
+            Settled::Withdrawn {
+                id: withdrawn,
+                reason: "rappel is shutting down",
+            },
+        ];
+        l.settle(&ends, t0).await.unwrap();
+        let rows = l.history(None, None).await.unwrap();
+        let by_id = |id| rows.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(
+            (by_id(sent).status.as_str(), by_id(sent).provider_id.as_deref()),
+            ("sent", Some("SM1"))
+        );
+        assert_eq!(by_id(withdrawn).status, "failed");
+        assert_eq!(by_id(withdrawn).error.as_deref(), Some("rappel is shutting down"));
+        let h = l.histories().await.unwrap();
+        assert_eq!(
+            h["C2"].open_cycle.as_ref().unwrap().last_outcome,
+            Some(Outcome::FailedTransient)
+        );
+        let mut again = reminder(1, 1);
+        again.debtor_id = "C2";
+        assert_eq!(
+            l.claim(&again, t0).await.unwrap(),
+            Some(withdrawn),
+            "the next check claims it again"
         );
     }
 }

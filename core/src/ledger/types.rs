@@ -1,5 +1,6 @@
 //! The ledger's rows and the values its methods take, as plain data.
 
+use crate::channel::Delivery;
 use crate::rules::Outcome;
 use chrono::{DateTime, Utc};
 
@@ -60,6 +61,42 @@ pub struct NewReminder<'a> {
     pub experiment: Option<&'a str>,
     /// Its variant.
     pub variant: Option<&'a str>,
+}
+
+/// How a claimed reminder ended, as [`Ledger::settle`](super::Ledger::settle) records it.
+#[derive(Debug, Clone, Copy)]
+pub enum Settled<'a> {
+    /// Handed over to the provider. `found_from`: the provider already had it from the
+    /// attempt made then, whose instant its period counts from.
+    Sent {
+        /// The reminder.
+        id: i64,
+        /// What the provider said.
+        delivery: &'a Delivery,
+        /// The earlier attempt that reached the provider, when it was found there.
+        found_from: Option<DateTime<Utc>>,
+    },
+    /// Not sent: `failed`, or `unknown` when it may have reached the provider.
+    Failed {
+        /// The reminder.
+        id: i64,
+        /// `failed` or `unknown`.
+        status: &'a str,
+        /// Why.
+        error: &'a str,
+        /// The provider's error code.
+        code: Option<&'a str>,
+        /// Whether the next check tries it again.
+        retryable: bool,
+    },
+    /// Claimed but never handed to a channel (shutting down, channel down): recorded as a
+    /// retryable failure, so that the next check sends it.
+    Withdrawn {
+        /// The reminder.
+        id: i64,
+        /// Why it was not sent.
+        reason: &'a str,
+    },
 }
 
 /// A stored reminder, for listings.
