@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use iso_currency::Currency;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// An invoice or a hand-recorded debt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -120,57 +120,57 @@ pub struct GroupingError {
 }
 
 /// Groups items per debtor, in order of the debtor's first item. The first non-empty name,
-/// phone and email win. An item in another currency than the debtor's first item is refused:
-/// one message cannot add up two currencies.
+/// phone and email win; they move from the items to their debtor (an item's are empty
+/// afterwards). An item in another currency than the debtor's first item is refused: one
+/// message cannot add up two currencies.
 pub fn group_by_debtor(items: Vec<DebtItem>) -> (Vec<Debtor>, Vec<GroupingError>) {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_id: BTreeMap<String, Debtor> = BTreeMap::new();
+    let mut index: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut debtors: Vec<Debtor> = Vec::new();
     let mut errors = Vec::new();
-    for item in items {
-        match by_id.get_mut(&item.debtor_id) {
-            Some(debtor) => {
+    for mut item in items {
+        match index.get(item.debtor_id.as_str()) {
+            Some(&at) => {
+                let debtor = &mut debtors[at];
                 if item.currency != debtor.currency {
                     errors.push(GroupingError {
-                        origin: item.origin.clone(),
-                        debtor_id: item.debtor_id.clone(),
+                        origin: std::mem::take(&mut item.origin),
                         reason: format!(
                             "currency {} differs from the client's other items in {}",
                             item.currency.code(),
                             debtor.currency.code()
                         ),
+                        debtor_id: item.debtor_id,
                     });
                     continue;
                 }
-                fill(&mut debtor.phone, &item.phone);
-                fill(&mut debtor.email, &item.email);
+                fill(&mut debtor.phone, item.phone.take());
+                fill(&mut debtor.email, item.email.take());
                 if debtor.name.is_empty() {
-                    debtor.name.clone_from(&item.name);
+                    debtor.name = std::mem::take(&mut item.name);
+                } else {
+                    item.name = String::new();
                 }
                 debtor.items.push(item);
             }
             None => {
-                order.push(item.debtor_id.clone());
-                by_id.insert(
-                    item.debtor_id.clone(),
-                    Debtor {
-                        id: item.debtor_id.clone(),
-                        name: item.name.clone(),
-                        phone: item.phone.clone(),
-                        email: item.email.clone(),
-                        currency: item.currency,
-                        items: vec![item],
-                    },
-                );
+                index.insert(item.debtor_id.clone(), debtors.len());
+                debtors.push(Debtor {
+                    id: item.debtor_id.clone(),
+                    name: std::mem::take(&mut item.name),
+                    phone: item.phone.take(),
+                    email: item.email.take(),
+                    currency: item.currency,
+                    items: vec![item],
+                });
             }
         }
     }
-    let debtors = order.into_iter().filter_map(|id| by_id.remove(&id)).collect();
     (debtors, errors)
 }
 
-fn fill(slot: &mut Option<String>, value: &Option<String>) {
+fn fill(slot: &mut Option<String>, value: Option<String>) {
     if slot.as_deref().is_none_or(str::is_empty) && value.as_deref().is_some_and(|v| !v.is_empty()) {
-        slot.clone_from(value);
+        *slot = value;
     }
 }
 

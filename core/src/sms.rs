@@ -51,30 +51,32 @@ pub struct SegmentInfo {
 
 /// Septets `c` takes in GSM-7, or `None` if it is not in GSM-7.
 pub fn gsm_septets(c: char) -> Option<u32> {
-    if c.is_ascii() {
-        // The common case, from a table: 0 = not GSM-7, else septets.
-        return match ASCII_SEPTETS[c as usize] {
-            0 => None,
-            n => Some(u32::from(n)),
-        };
-    }
-    if GSM_BASIC.contains(c) {
-        Some(1)
-    } else if GSM_EXTENSION.contains(c) {
-        Some(2)
-    } else {
-        None
-    }
+    let septets = match SEPTETS.low.get(c as usize) {
+        Some(&n) => n,
+        None => SEPTETS.high.iter().find(|(h, _)| *h == c).map_or(0, |(_, n)| *n),
+    };
+    (septets > 0).then_some(u32::from(septets))
 }
 
-/// Septets of each ASCII character (0: not in GSM-7), built once from the tables above.
-static ASCII_SEPTETS: std::sync::LazyLock<[u8; 128]> = std::sync::LazyLock::new(|| {
-    let mut table = [0u8; 128];
-    for c in GSM_BASIC.chars().filter(char::is_ascii) {
-        table[c as usize] = 1;
-    }
-    for c in GSM_EXTENSION.chars().filter(char::is_ascii) {
-        table[c as usize] = 2;
+/// The septets of every character (0: not in GSM-7), built once from the tables above: a
+/// table for the characters below U+0400 (Latin and Greek, all but one of GSM-7's) and a
+/// list for the rest (`€`).
+struct Septets {
+    low: [u8; 0x400],
+    high: Vec<(char, u8)>,
+}
+
+static SEPTETS: std::sync::LazyLock<Septets> = std::sync::LazyLock::new(|| {
+    let mut table = Septets {
+        low: [0; 0x400],
+        high: Vec::new(),
+    };
+    let basic = GSM_BASIC.chars().map(|c| (c, 1));
+    for (c, n) in basic.chain(GSM_EXTENSION.chars().map(|c| (c, 2))) {
+        match table.low.get_mut(c as usize) {
+            Some(slot) => *slot = n,
+            None => table.high.push((c, n)),
+        }
     }
     table
 });
@@ -130,6 +132,9 @@ fn pack(costs: impl Iterator<Item = u32>, capacity: u32) -> u32 {
 /// text made mostly of `…`), `text` is returned unchanged: transliterating never makes a
 /// message cost more.
 pub fn transliterate(text: &str) -> String {
+    if is_gsm7(text) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if gsm_septets(c).is_some() {

@@ -1,16 +1,15 @@
 //! One check: read, decide, render, and (for `tick`) send and record.
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
-use super::{Engine, Route, dispatch};
-use crate::debt::group_by_debtor;
-use crate::ledger::{Ledger, LedgerError};
+use super::{Engine, Instant, Route, dispatch};
+use crate::debt::{Debtor, group_by_debtor};
+use crate::ledger::{ContactState, Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
-use crate::rules::{Decision, SkipReason};
+use crate::rules::{Decision, History, SkipReason};
 use crate::source::{RejectedRow, SourceError};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
 
 /// What a check does with due reminders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +22,8 @@ pub enum Mode {
     Preview,
 }
 
-/// Why a check stopped. Nothing is recorded half-way: each reminder is committed on its own.
+/// Why a check stopped. What was recorded stays: a reminder is claimed before its send and its
+/// outcome recorded after it; one left `pending` is verified with the provider by a later check.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     /// The source cannot be read.
@@ -91,71 +91,86 @@ impl Engine {
             ..CheckSummary::default()
         };
 
-        let mut due: Vec<Due> = Vec::new();
-        for debtor in &debtors {
-            let eval = self.evaluate(debtor, histories.get(&debtor.id), &flags, at);
-            if eval.overdue_minor > 0 {
-                summary.clients_overdue += 1;
-            }
-            let previous = balances.get(&debtor.id).copied().unwrap_or(0);
-            if mode == Mode::Send && previous != eval.overdue_minor && !with_bad_rows.contains(debtor.id.as_str()) {
-                balance_changes.push(crate::ledger::BalanceChange {
-                    debtor_id: debtor.id.clone(),
-                    previous_minor: previous,
-                    overdue_minor: eval.overdue_minor,
-                    currency: debtor.currency.code().to_string(),
-                });
-            }
-            match eval.decision {
-                Decision::Skip { reason, close_cycle } => {
-                    if let (Some(number), Mode::Send, Some(l)) = (close_cycle, mode, ledger)
-                        && !with_bad_rows.contains(debtor.id.as_str())
-                    {
-                        l.close_cycle(&debtor.id, number, now).await?;
-                        summary.cycles_closed += 1;
-                        tracing::info!(debtor = %debtor.id, cycle = number, "balance paid, cycle closed");
-                    }
-                    if reason != SkipReason::NotOverdue {
-                        *summary.skipped.entry(reason).or_default() += 1;
-                    }
+        let mut due: Vec<dispatch::Job> = Vec::new();
+        // Deciding and rendering take most of a check's CPU: done in parallel a chunk at a
+        // time, then accounted, recorded and reported in order.
+        for chunk in debtors.chunks(PLAN_CHUNK) {
+            let plans = chunk
+                .par_iter()
+                .map(|debtor| {
+                    let bad_rows = with_bad_rows.contains(debtor.id.as_str());
+                    self.plan_debtor(debtor, histories.get(&debtor.id), &flags, at, bad_rows, mode)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for (debtor, plan) in chunk.iter().zip(plans) {
+                if plan.overdue_minor > 0 {
+                    summary.clients_overdue += 1;
                 }
-                Decision::Send { .. } if with_bad_rows.contains(debtor.id.as_str()) => {
-                    *summary.skipped.entry(SkipReason::BadRows).or_default() += 1;
-                    tracing::warn!(debtor = %debtor.id, "not reminded: some of its rows could not be read");
-                }
-                Decision::Send {
-                    cycle,
-                    seq,
-                    opens_cycle,
-                    verify,
-                } => {
-                    let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());
-                    let (report, html, estimated_cost_micros) =
-                        self.plan_message(&eval.routes[0], &data, cycle, mode)?;
-                    if let Some(cost) = estimated_cost_micros {
-                        summary.cost_micros += cost;
-                        summary.cost_currency.clone_from(&report.cost_currency);
-                    }
-                    summary.segments += u64::from(report.segments.unwrap_or(0));
-                    summary.due += 1;
-                    if mode != Mode::Send {
-                        // Nothing to send: report it now, keep nothing (big books stay small).
-                        on_message(&report);
-                        continue;
-                    }
-                    due.push(Due {
-                        send: dispatch::Due {
-                            report,
-                            opens_cycle,
-                            verify,
-                            estimated_cost_micros,
-                            html,
-                            vars: vars_of(&data),
-                        },
-                        route: eval.routes[0].channel,
-                        fallbacks: eval.routes[1..].to_vec(),
-                        data,
+                let bad_rows = with_bad_rows.contains(debtor.id.as_str());
+                let previous = balances.get(&debtor.id).copied().unwrap_or(0);
+                if mode == Mode::Send && previous != plan.overdue_minor && !bad_rows {
+                    balance_changes.push(crate::ledger::BalanceChange {
+                        debtor_id: debtor.id.clone(),
+                        previous_minor: previous,
+                        overdue_minor: plan.overdue_minor,
+                        currency: debtor.currency.code().to_string(),
                     });
+                }
+                match (plan.decision, plan.message) {
+                    (Decision::Skip { reason, close_cycle }, _) => {
+                        if let (Some(number), Mode::Send, Some(l)) = (close_cycle, mode, ledger)
+                            && !bad_rows
+                        {
+                            l.close_cycle(&debtor.id, number, now).await?;
+                            summary.cycles_closed += 1;
+                            tracing::info!(debtor = %debtor.id, cycle = number, "balance paid, cycle closed");
+                        }
+                        if reason != SkipReason::NotOverdue {
+                            *summary.skipped.entry(reason).or_default() += 1;
+                        }
+                    }
+                    (Decision::Send { .. }, None) => {
+                        *summary.skipped.entry(SkipReason::BadRows).or_default() += 1;
+                        tracing::warn!(debtor = %debtor.id, "not reminded: some of its rows could not be read");
+                    }
+                    (
+                        Decision::Send {
+                            opens_cycle, verify, ..
+                        },
+                        Some(message),
+                    ) => {
+                        let Rendered {
+                            report,
+                            html,
+                            estimated_cost_micros,
+                            data,
+                            routes,
+                        } = *message;
+                        if let Some(cost) = estimated_cost_micros {
+                            summary.cost_micros += cost;
+                            summary.cost_currency.clone_from(&report.cost_currency);
+                        }
+                        summary.segments += u64::from(report.segments.unwrap_or(0));
+                        summary.due += 1;
+                        if mode != Mode::Send {
+                            // Nothing to send: report it now, keep nothing (big books stay small).
+                            on_message(&report);
+                            continue;
+                        }
+                        due.push(dispatch::Job {
+                            send: dispatch::Due {
+                                report,
+                                opens_cycle,
+                                verify,
+                                estimated_cost_micros,
+                                html,
+                                vars: vars_of(&data),
+                            },
+                            route: routes[0].channel,
+                            fallbacks: routes[1..].to_vec(),
+                            data,
+                        });
+                    }
                 }
             }
         }
@@ -190,21 +205,16 @@ impl Engine {
             let start = (nanos as usize ^ std::process::id() as usize) % due.len();
             due.rotate_left(start);
         }
-        let downs: Vec<AtomicBool> = self.routes.iter().map(|_| AtomicBool::new(false)).collect();
-        let mut sends = futures::stream::iter(due)
-            .map(|d| self.deliver(d, ledger, &downs, now))
-            .buffered(self.routes[0].channel.max_in_flight().max(1));
-        while let Some(result) = sends.next().await {
-            let report = result?;
+        dispatch::send_all(self, due, ledger, now, &mut |report| {
             match report.status {
                 "sent" => summary.sent += 1,
                 "unknown" => summary.unknown += 1,
                 "failed" => summary.failed += 1,
                 _ => {}
             }
-            on_message(&report);
-        }
-        drop(sends);
+            on_message(report);
+        })
+        .await?;
         let skipped = summary.skipped_total() as u64;
         ledger
             .record_check(
@@ -230,49 +240,37 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Sends one due reminder on its channel, then on the fallback channels while the send
-    /// fails for good, all under the same ledger key.
-    async fn deliver(
+    /// Decides for one debtor and, when a reminder goes out (and all its rows were read),
+    /// renders it.
+    fn plan_debtor(
         &self,
-        due: Due,
-        ledger: &Ledger,
-        downs: &[AtomicBool],
-        now: DateTime<Utc>,
-    ) -> Result<MessageReport, CheckError> {
-        let named = &self.routes[due.route];
-        let (mut report, mut failure) = dispatch::send_one(
-            self,
-            due.send,
-            named.channel.as_ref(),
-            ledger,
-            &downs[due.route],
-            now,
-            None,
-        )
-        .await?;
-        for route in &due.fallbacks {
-            let (Some(kind), Some(id)) = (failure, report.reminder_id) else {
-                break;
-            };
-            if !(kind.is_permanent()) {
-                break;
+        debtor: &Debtor,
+        history: Option<&History>,
+        flags: &HashMap<String, Vec<ContactState>>,
+        at: Instant,
+        bad_rows: bool,
+        mode: Mode,
+    ) -> Result<Plan, RenderError> {
+        let eval = self.evaluate(debtor, history, flags, at);
+        let message = match eval.decision {
+            Decision::Send { cycle, seq, .. } if !bad_rows => {
+                let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());
+                let (report, html, estimated_cost_micros) = self.plan_message(&eval.routes[0], &data, cycle, mode)?;
+                Some(Box::new(Rendered {
+                    report,
+                    html,
+                    estimated_cost_micros,
+                    data,
+                    routes: eval.routes,
+                }))
             }
-            tracing::info!(debtor = %report.debtor_id, from = %report.channel, to = %self.routes[route.channel].name,
-                "permanent failure, trying the next channel");
-            let (next, html, estimated_cost_micros) = self.plan_for(&due.data, route, report.cycle)?;
-            let send = dispatch::Due {
-                report: next,
-                opens_cycle: false,
-                verify: false,
-                estimated_cost_micros,
-                html,
-                vars: vars_of(&due.data),
-            };
-            let channel = self.routes[route.channel].channel.as_ref();
-            (report, failure) =
-                dispatch::send_one(self, send, channel, ledger, &downs[route.channel], now, Some(id)).await?;
-        }
-        Ok(report)
+            _ => None,
+        };
+        Ok(Plan {
+            overdue_minor: eval.overdue_minor,
+            decision: eval.decision,
+            message,
+        })
     }
 
     fn plan_message(
@@ -292,7 +290,7 @@ impl Engine {
     }
 
     /// Renders the reminder for `route`'s channel; everything else comes from `data`.
-    fn plan_for(
+    pub(super) fn plan_for(
         &self,
         data: &ReminderData,
         route: &Route,
@@ -347,7 +345,7 @@ impl Engine {
 }
 
 /// The reminder's values for channels that fill their own templates.
-fn vars_of(data: &ReminderData) -> std::collections::BTreeMap<String, String> {
+pub(super) fn vars_of(data: &ReminderData) -> std::collections::BTreeMap<String, String> {
     let total = crate::money::parse_currency(&data.currency)
         .map(|c| crate::money::format_minor(data.total_minor, c, &data.locale))
         .unwrap_or_else(|| format!("{} {}", data.total_minor, data.currency));
@@ -364,10 +362,24 @@ fn vars_of(data: &ReminderData) -> std::collections::BTreeMap<String, String> {
     .collect()
 }
 
-/// A due reminder with what it needs to fall back to other channels.
-struct Due {
-    send: dispatch::Due,
-    route: usize,
-    fallbacks: Vec<Route>,
+/// Debtors decided and rendered in parallel at a time: enough to keep both cores busy, few
+/// enough that a big book's messages are never all held at once.
+const PLAN_CHUNK: usize = 4096;
+
+/// What a check does with one debtor.
+struct Plan {
+    overdue_minor: i64,
+    decision: Decision,
+    /// The reminder that goes out, rendered; `None` when none does, or when some of the
+    /// debtor's rows could not be read.
+    message: Option<Box<Rendered>>,
+}
+
+/// A reminder rendered for its first channel, with what its fallbacks need.
+struct Rendered {
+    report: MessageReport,
+    html: Option<String>,
+    estimated_cost_micros: Option<i64>,
     data: ReminderData,
+    routes: Vec<Route>,
 }
