@@ -31,7 +31,14 @@ fn main() -> ExitCode {
     {
         tracing::warn!(error = %e, "cannot read .env");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The daemon serves HTTP while it checks: every core. A one-shot command is one check:
+    // its sends, ledger writes and output on one thread, which saves a thread hand-off per
+    // request (deciding and rendering still use every core, through rayon).
+    let mut builder = match cli.command {
+        cli::Command::Run => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
