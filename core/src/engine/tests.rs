@@ -39,6 +39,10 @@ struct Scripted {
     delivered: Mutex<Vec<String>>,
     attempts: Mutex<usize>,
     lookups: Mutex<usize>,
+    /// How long each send takes.
+    slow: std::time::Duration,
+    /// Told when a send starts.
+    started: tokio::sync::Notify,
 }
 
 #[async_trait]
@@ -48,6 +52,8 @@ impl Channel for Scripted {
     }
     async fn send(&self, m: &Message) -> Result<Delivery, SendError> {
         *self.attempts.lock().unwrap() += 1;
+        self.started.notify_one();
+        tokio::time::sleep(self.slow).await;
         let next = {
             let mut script = self.sends.lock().unwrap();
             if script.is_empty() { Ok(()) } else { script.remove(0) }
@@ -254,4 +260,51 @@ async fn fallback_reaches_each_client_once_on_the_right_channel() {
         .await
         .unwrap();
     assert_eq!(status[0].channel.as_deref(), Some("email"));
+}
+
+#[tokio::test]
+async fn a_stop_lets_the_send_in_flight_finish_and_hands_the_other_claims_to_the_next_check() {
+    let channel = Arc::new(Scripted {
+        slow: std::time::Duration::from_millis(200),
+        ..Scripted::default()
+    });
+    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
+    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
+    let mut channels = Channels::new();
+    channels.insert("sms".into(), channel.clone() as Arc<dyn Channel>);
+    let book = || {
+        Book(vec![
+            item("C1", "F-1", "2025-11-20", 1, 0),
+            item("C2", "F-2", "2025-11-20", 1, 0),
+            item("C3", "F-3", "2025-11-20", 1, 0),
+        ])
+    };
+    let engine = Engine::new(config.clone(), Box::new(book()), channels.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+
+    let stop = async {
+        channel.started.notified().await;
+        engine.stop_sending();
+    };
+    let (statuses, ()) = tokio::join!(tick(&engine, &ledger, "2025-12-01T10:00:00Z"), stop);
+    assert_eq!(statuses, ["sent", "skipped", "skipped"]);
+    assert_eq!(
+        *channel.attempts.lock().unwrap(),
+        1,
+        "nothing new starts after the stop"
+    );
+    for debtor in ["C2", "C3"] {
+        let rows = ledger.reminders_of(debtor).await.unwrap();
+        assert_eq!(rows[0].status, "failed", "{debtor}: withdrawn, retryable");
+        assert_eq!(rows[0].error.as_deref(), Some("rappel is shutting down"));
+    }
+
+    // The next process sends the two withdrawn reminders under their keys, and not C1's again.
+    let engine = Engine::new(config, Box::new(book()), channels).unwrap();
+    let statuses = tick(&engine, &ledger, "2025-12-01T10:05:00Z").await;
+    assert_eq!(statuses, ["sent", "sent"]);
+    assert_eq!(*channel.delivered.lock().unwrap(), ["+221771234567"; 3]);
+    let c2 = ledger.reminders_of("C2").await.unwrap();
+    assert_eq!((c2.len(), c2[0].status.as_str()), (1, "sent"));
 }
