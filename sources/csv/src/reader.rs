@@ -1,5 +1,6 @@
-//! Reading the file: decoding, finding the delimiter and the header, then streaming the
-//! records one by one with their physical line numbers.
+//! Reading the file: decoding, finding the delimiter and the header, then reading the records
+//! with their physical line numbers, a chunk at a time, each chunk parsed on every core while
+//! the next is read.
 
 use crate::columns::{self, ColumnNames, Layout};
 use crate::limit::{LineLimit, LineTooLong};
@@ -9,6 +10,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
 use rappel_core::dates::DateFormat;
 use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -91,46 +93,102 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
         currency: settings.currency,
         default_kind: settings.default_kind,
     };
+    let mut rows = Rows {
+        records,
+        settings,
+        ahead: ByteRecord::new(),
+        have_ahead: false,
+        done: false,
+    };
+    // Reading is sequential; parsing a chunk of rows (amounts, dates, strings) runs on every
+    // core while the next chunk is read.
     let mut batch = SourceBatch::default();
-    let mut ahead = ByteRecord::new();
-    let mut have_ahead = false;
-    loop {
-        let line = records.position().line();
-        if have_ahead {
-            std::mem::swap(&mut record, &mut ahead);
-            have_ahead = false;
-        } else if !next_row(&mut records, &mut record)
-            .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?
-        {
-            break;
-        }
-        let position = records.position().line();
-        if record.as_slice().last() == Some(&b'\n') {
-            // Either a quoted cell that ends with a line break, or a quote never closed that
-            // swallowed the rest of the file (and the final `\n` that `read` appends): then
-            // nothing follows.
-            let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-            have_ahead = next_row(&mut records, &mut ahead)
-                .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?;
-            if !have_ahead {
-                batch.rejected.push(RejectedRow {
-                    origin: format!("{} line {}", settings.label, position.saturating_sub(inner).max(1)),
-                    debtor_id: None,
-                    reason: "a double quote opened in this row is never closed: the rest of the file was read as \
-                             one value and skipped"
-                        .into(),
-                });
-                break;
+    // Rows rejected while reading a chunk (a quote never closed) come after its parsed rows.
+    let mut tail = Vec::new();
+    let mut chunk = rows.next_chunk(&mut tail)?;
+    while !chunk.is_empty() {
+        let mut next_tail = Vec::new();
+        let (next, parsed) = rayon::join(
+            || rows.next_chunk(&mut next_tail),
+            || {
+                chunk
+                    .par_drain(..)
+                    .map(|(record, origin)| parser.parse(&record, origin))
+                    .collect::<Vec<_>>()
+            },
+        );
+        for row in parsed {
+            match row {
+                Ok(item) => batch.items.push(item),
+                Err(rejected) => batch.rejected.push(rejected),
             }
         }
-        let origin = format!("{} line {}", settings.label, line_at(position, &record));
-        match parser.parse(&record, origin) {
-            Ok(item) => batch.items.push(item),
-            Err(rejected) => batch.rejected.push(rejected),
-        }
+        batch.rejected.append(&mut tail);
+        tail = next_tail;
+        chunk = next?;
     }
+    batch.rejected.append(&mut tail);
     tracing::debug!(file = %path, items = batch.items.len(), rejected = batch.rejected.len(), "read CSV file");
     Ok(batch)
+}
+
+/// Rows read and parsed at a time.
+const CHUNK: usize = 8192;
+
+/// The records after the header, with their origins.
+struct Rows<'a, R: Read> {
+    records: Reader<R>,
+    settings: &'a Settings,
+    /// A record read ahead (to tell a quoted line break from a quote never closed).
+    ahead: ByteRecord,
+    have_ahead: bool,
+    done: bool,
+}
+
+impl<R: Read> Rows<'_, R> {
+    /// Up to [`CHUNK`] records and their origins (`debts.csv line 14`); empty at the end. A
+    /// quote never closed is rejected into `rejected` and ends the file.
+    fn next_chunk(&mut self, rejected: &mut Vec<RejectedRow>) -> Result<Vec<(ByteRecord, String)>, SourceError> {
+        let settings = self.settings;
+        let path = settings.path.display();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while !self.done && chunk.len() < CHUNK {
+            let line = self.records.position().line();
+            let mut record = ByteRecord::new();
+            if self.have_ahead {
+                std::mem::swap(&mut record, &mut self.ahead);
+                self.have_ahead = false;
+            } else if !next_row(&mut self.records, &mut record)
+                .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?
+            {
+                self.done = true;
+                break;
+            }
+            let position = self.records.position().line();
+            if record.as_slice().last() == Some(&b'\n') {
+                // Either a quoted cell that ends with a line break, or a quote never closed
+                // that swallowed the rest of the file (and the final `\n` that `read`
+                // appends): then nothing follows.
+                let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+                self.have_ahead = next_row(&mut self.records, &mut self.ahead)
+                    .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?;
+                if !self.have_ahead {
+                    rejected.push(RejectedRow {
+                        origin: format!("{} line {}", settings.label, position.saturating_sub(inner).max(1)),
+                        debtor_id: None,
+                        reason: "a double quote opened in this row is never closed: the rest of the file was read \
+                                 as one value and skipped"
+                            .into(),
+                    });
+                    self.done = true;
+                    break;
+                }
+            }
+            let origin = format!("{} line {}", settings.label, line_at(position, &record));
+            chunk.push((record, origin));
+        }
+        Ok(chunk)
+    }
 }
 
 /// The error for a line longer than `max_line_bytes`: the whole file is refused.
