@@ -124,46 +124,59 @@ pub struct GroupingError {
 /// afterwards). An item in another currency than the debtor's first item is refused: one
 /// message cannot add up two currencies.
 pub fn group_by_debtor(items: Vec<DebtItem>) -> (Vec<Debtor>, Vec<GroupingError>) {
-    let mut index: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
-    let mut debtors: Vec<Debtor> = Vec::new();
-    let mut errors = Vec::new();
-    for mut item in items {
-        match index.get(item.debtor_id.as_str()) {
-            Some(&at) => {
-                let debtor = &mut debtors[at];
-                if item.currency != debtor.currency {
-                    errors.push(GroupingError {
-                        origin: std::mem::take(&mut item.origin),
-                        reason: format!(
-                            "currency {} differs from the client's other items in {}",
-                            item.currency.code(),
-                            debtor.currency.code()
-                        ),
-                        debtor_id: item.debtor_id,
-                    });
-                    continue;
-                }
-                fill(&mut debtor.phone, item.phone.take());
-                fill(&mut debtor.email, item.email.take());
-                if debtor.name.is_empty() {
-                    debtor.name = std::mem::take(&mut item.name);
-                } else {
-                    item.name = String::new();
-                }
-                debtor.items.push(item);
-            }
-            None => {
-                index.insert(item.debtor_id.clone(), debtors.len());
-                debtors.push(Debtor {
-                    id: item.debtor_id.clone(),
-                    name: std::mem::take(&mut item.name),
-                    phone: item.phone.take(),
-                    email: item.email.take(),
-                    currency: item.currency,
-                    items: vec![item],
+    // First each item's debtor and each debtor's item count, so that every debtor's list is
+    // allocated once, at its size.
+    let (slots, counts) = {
+        let mut index: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut counts: Vec<usize> = Vec::new();
+        let slots: Vec<usize> = items
+            .iter()
+            .map(|item| {
+                let slot = *index.entry(item.debtor_id.as_str()).or_insert_with(|| {
+                    counts.push(0);
+                    counts.len() - 1
                 });
-            }
+                counts[slot] += 1;
+                slot
+            })
+            .collect();
+        (slots, counts)
+    };
+    let mut debtors: Vec<Debtor> = Vec::with_capacity(counts.len());
+    let mut errors = Vec::new();
+    for (mut item, slot) in items.into_iter().zip(slots) {
+        let Some(debtor) = debtors.get_mut(slot) else {
+            debtors.push(Debtor {
+                id: item.debtor_id.clone(),
+                name: std::mem::take(&mut item.name),
+                phone: item.phone.take(),
+                email: item.email.take(),
+                currency: item.currency,
+                items: Vec::with_capacity(counts[slot]),
+            });
+            debtors[slot].items.push(item);
+            continue;
+        };
+        if item.currency != debtor.currency {
+            errors.push(GroupingError {
+                origin: std::mem::take(&mut item.origin),
+                reason: format!(
+                    "currency {} differs from the client's other items in {}",
+                    item.currency.code(),
+                    debtor.currency.code()
+                ),
+                debtor_id: item.debtor_id,
+            });
+            continue;
         }
+        fill(&mut debtor.phone, item.phone.take());
+        fill(&mut debtor.email, item.email.take());
+        if debtor.name.is_empty() {
+            debtor.name = std::mem::take(&mut item.name);
+        } else {
+            item.name = String::new();
+        }
+        debtor.items.push(item);
     }
     (debtors, errors)
 }
