@@ -218,6 +218,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_first_non_empty_contact_wins_and_items_keep_their_order() {
+        let mut a = item("1", "A", "2025-11-20", 1, 0);
+        (a.name, a.phone, a.email) = (String::new(), Some(String::new()), None);
+        let mut b = item("1", "B", "2025-11-20", 2, 0);
+        (b.name, b.phone, b.email) = ("Awa".into(), Some("77 111 11 11".into()), Some("a@x.sn".into()));
+        let mut c = item("1", "C", "2025-11-20", 3, 0);
+        (c.name, c.phone, c.email) = ("Awa Diop".into(), Some("77 222 22 22".into()), Some("b@x.sn".into()));
+        let mut eur = item("1", "D", "2025-11-20", 4, 0);
+        eur.currency = Currency::EUR;
+        let mut eur2 = eur.clone();
+        (eur2.reference, eur2.origin) = ("E".into(), "test E".into());
+        let (debtors, errors) = group_by_debtor(vec![a, b, eur, c, eur2]);
+        let d = &debtors[0];
+        assert_eq!(
+            (d.name.as_str(), d.phone.as_deref(), d.email.as_deref()),
+            ("Awa", Some("77 111 11 11"), Some("a@x.sn"))
+        );
+        let refs: Vec<&str> = d.items.iter().map(|i| i.reference.as_str()).collect();
+        assert_eq!(refs, ["A", "B", "C"]);
+        let origins: Vec<&str> = errors.iter().map(|e| e.origin.as_str()).collect();
+        assert_eq!(origins, ["test D", "test E"], "errors in the book's order");
+    }
+
+    #[test]
     fn groups_in_first_seen_order_and_refuses_a_second_currency() {
         let mut eur = item("1", "C", "2025-01-01", 5, 0);
         eur.currency = Currency::EUR;
