@@ -82,19 +82,20 @@ pub fn normalize_e164(raw: &str, region: DefaultRegion) -> Result<String, PhoneE
     // crate would otherwise strip the US "1" from "+252…" when the default region is US).
     let region = if trimmed.starts_with('+') { None } else { Some(region.0) };
     let number = phonenumber::parse(region, trimmed).map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
-    if !phonenumber::is_valid(&number) {
-        return Err(PhoneError::Invalid(trimmed.to_string()));
-    }
     let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-    // The result must stand on its own: read back without a default region, it is the same
+    // Valid, and standing on its own: read back without a default region, it is the same
     // valid number (a few inputs parse into numbers that only look valid from one region).
-    match phonenumber::parse(None, &e164) {
-        Ok(again)
-            if phonenumber::is_valid(&again) && again.format().mode(phonenumber::Mode::E164).to_string() == e164 =>
-        {
-            Ok(e164)
-        }
-        _ => Err(PhoneError::Invalid(trimmed.to_string())),
+    // Both are one check, since the same E.164 text is the same country code and national
+    // number; a number already written that way was read without a region in the first place.
+    let again = if region.is_none() && e164 == trimmed {
+        number
+    } else {
+        phonenumber::parse(None, &e164).map_err(|_| PhoneError::Invalid(trimmed.to_string()))?
+    };
+    if phonenumber::is_valid(&again) && again.format().mode(phonenumber::Mode::E164).to_string() == e164 {
+        Ok(e164)
+    } else {
+        Err(PhoneError::Invalid(trimmed.to_string()))
     }
 }
 
