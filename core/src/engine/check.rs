@@ -82,7 +82,6 @@ impl Engine {
             (Mode::Send, Some(l)) => l.balances().await?,
             _ => Default::default(),
         };
-        let mut balance_changes = Vec::new();
         let mut summary = CheckSummary {
             at: now,
             clients: debtors.len(),
@@ -91,87 +90,51 @@ impl Engine {
             ..CheckSummary::default()
         };
 
-        let mut due: Vec<dispatch::Job> = Vec::new();
-        // Deciding and rendering take most of a check's CPU: done in parallel a chunk at a
-        // time, then accounted, recorded and reported in order.
-        for chunk in debtors.chunks(PLAN_CHUNK) {
-            let plans = chunk
-                .par_iter()
-                .map(|debtor| {
-                    let bad_rows = with_bad_rows.contains(debtor.id.as_str());
-                    self.plan_debtor(debtor, histories.get(&debtor.id), &flags, at, bad_rows, mode)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            for (debtor, plan) in chunk.iter().zip(plans) {
-                if plan.overdue_minor > 0 {
-                    summary.clients_overdue += 1;
-                }
-                let bad_rows = with_bad_rows.contains(debtor.id.as_str());
-                let previous = balances.get(&debtor.id).copied().unwrap_or(0);
-                if mode == Mode::Send && previous != plan.overdue_minor && !bad_rows {
-                    balance_changes.push(crate::ledger::BalanceChange {
-                        debtor_id: debtor.id.clone(),
-                        previous_minor: previous,
-                        overdue_minor: plan.overdue_minor,
-                        currency: debtor.currency.code().to_string(),
-                    });
-                }
-                match (plan.decision, plan.message) {
-                    (Decision::Skip { reason, close_cycle }, _) => {
-                        if let (Some(number), Mode::Send, Some(l)) = (close_cycle, mode, ledger)
-                            && !bad_rows
-                        {
-                            l.close_cycle(&debtor.id, number, now).await?;
-                            summary.cycles_closed += 1;
-                            tracing::info!(debtor = %debtor.id, cycle = number, "balance paid, cycle closed");
-                        }
-                        if reason != SkipReason::NotOverdue {
-                            *summary.skipped.entry(reason).or_default() += 1;
-                        }
+        let mut tally = Tally {
+            mode,
+            summary: &mut summary,
+            due: Vec::new(),
+            balance_changes: Vec::new(),
+            to_close: Vec::new(),
+            with_bad_rows: &with_bad_rows,
+            balances: &balances,
+            on_message,
+        };
+        // Deciding and rendering take most of a check's CPU: done on every core, a chunk at a
+        // time, while the previous chunk is counted and reported in order.
+        let mut previous: Option<(&[Debtor], Vec<Plan>)> = None;
+        for chunk in debtors.chunks(PLAN_CHUNK).map(Some).chain([None]) {
+            let (plans, ()) = rayon::join(
+                || {
+                    chunk.map(|chunk| {
+                        chunk
+                            .par_iter()
+                            .map(|debtor| {
+                                let bad_rows = with_bad_rows.contains(debtor.id.as_str());
+                                self.plan_debtor(debtor, histories.get(&debtor.id), &flags, at, bad_rows, mode)
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                },
+                || {
+                    if let Some((debtors, plans)) = previous.take() {
+                        tally.count(debtors, plans);
                     }
-                    (Decision::Send { .. }, None) => {
-                        *summary.skipped.entry(SkipReason::BadRows).or_default() += 1;
-                        tracing::warn!(debtor = %debtor.id, "not reminded: some of its rows could not be read");
-                    }
-                    (
-                        Decision::Send {
-                            opens_cycle, verify, ..
-                        },
-                        Some(message),
-                    ) => {
-                        let Rendered {
-                            report,
-                            html,
-                            estimated_cost_micros,
-                            data,
-                            routes,
-                        } = *message;
-                        if let Some(cost) = estimated_cost_micros {
-                            summary.cost_micros += cost;
-                            summary.cost_currency.clone_from(&report.cost_currency);
-                        }
-                        summary.segments += u64::from(report.segments.unwrap_or(0));
-                        summary.due += 1;
-                        if mode != Mode::Send {
-                            // Nothing to send: report it now, keep nothing (big books stay small).
-                            on_message(&report);
-                            continue;
-                        }
-                        due.push(dispatch::Job {
-                            send: dispatch::Due {
-                                report,
-                                opens_cycle,
-                                verify,
-                                estimated_cost_micros,
-                                html,
-                                vars: vars_of(&data),
-                            },
-                            route: routes[0].channel,
-                            fallbacks: routes[1..].to_vec(),
-                            data,
-                        });
-                    }
-                }
+                },
+            );
+            previous = chunk.zip(plans.transpose()?);
+        }
+        let Tally {
+            mut due,
+            balance_changes,
+            to_close,
+            ..
+        } = tally;
+        if let (Mode::Send, Some(l)) = (mode, ledger) {
+            for (debtor, number) in to_close {
+                l.close_cycle(&debtor, number, now).await?;
+                summary.cycles_closed += 1;
+                tracing::info!(debtor = %debtor, cycle = number, "balance paid, cycle closed");
             }
         }
         if mode == Mode::Send {
@@ -382,4 +345,93 @@ struct Rendered {
     estimated_cost_micros: Option<i64>,
     data: ReminderData,
     routes: Vec<Route>,
+}
+
+/// Counts planned clients into the summary, in the book's order: reports each message
+/// (preview, dry run) or keeps it to send, and notes the balances to record and the cycles to
+/// close (`tick`).
+struct Tally<'a> {
+    mode: Mode,
+    summary: &'a mut CheckSummary,
+    due: Vec<dispatch::Job>,
+    balance_changes: Vec<crate::ledger::BalanceChange>,
+    to_close: Vec<(String, u32)>,
+    with_bad_rows: &'a HashSet<&'a str>,
+    balances: &'a HashMap<String, i64>,
+    on_message: &'a mut (dyn FnMut(&MessageReport) + Send),
+}
+
+impl<'a> Tally<'a> {
+    fn count(&mut self, debtors: &[Debtor], plans: Vec<Plan>) {
+        let summary = &mut *self.summary;
+        for (debtor, plan) in debtors.iter().zip(plans) {
+            if plan.overdue_minor > 0 {
+                summary.clients_overdue += 1;
+            }
+            let bad_rows = self.with_bad_rows.contains(debtor.id.as_str());
+            let previous = self.balances.get(&debtor.id).copied().unwrap_or(0);
+            if self.mode == Mode::Send && previous != plan.overdue_minor && !bad_rows {
+                self.balance_changes.push(crate::ledger::BalanceChange {
+                    debtor_id: debtor.id.clone(),
+                    previous_minor: previous,
+                    overdue_minor: plan.overdue_minor,
+                    currency: debtor.currency.code().to_string(),
+                });
+            }
+            match (plan.decision, plan.message) {
+                (Decision::Skip { reason, close_cycle }, _) => {
+                    if let (Some(number), Mode::Send) = (close_cycle, self.mode)
+                        && !bad_rows
+                    {
+                        self.to_close.push((debtor.id.clone(), number));
+                    }
+                    if reason != SkipReason::NotOverdue {
+                        *summary.skipped.entry(reason).or_default() += 1;
+                    }
+                }
+                (Decision::Send { .. }, None) => {
+                    *summary.skipped.entry(SkipReason::BadRows).or_default() += 1;
+                    tracing::warn!(debtor = %debtor.id, "not reminded: some of its rows could not be read");
+                }
+                (
+                    Decision::Send {
+                        opens_cycle, verify, ..
+                    },
+                    Some(message),
+                ) => {
+                    let Rendered {
+                        report,
+                        html,
+                        estimated_cost_micros,
+                        data,
+                        routes,
+                    } = *message;
+                    if let Some(cost) = estimated_cost_micros {
+                        summary.cost_micros += cost;
+                        summary.cost_currency.clone_from(&report.cost_currency);
+                    }
+                    summary.segments += u64::from(report.segments.unwrap_or(0));
+                    summary.due += 1;
+                    if self.mode != Mode::Send {
+                        // Nothing to send: report it now, keep nothing (big books stay small).
+                        (self.on_message)(&report);
+                        continue;
+                    }
+                    self.due.push(dispatch::Job {
+                        send: dispatch::Due {
+                            report,
+                            opens_cycle,
+                            verify,
+                            estimated_cost_micros,
+                            html,
+                            vars: vars_of(&data),
+                        },
+                        route: routes[0].channel,
+                        fallbacks: routes[1..].to_vec(),
+                        data,
+                    });
+                }
+            }
+        }
+    }
 }
