@@ -1,11 +1,11 @@
 //! Sending a check's due reminders, in three stages that run together:
 //!
-//! 1. **claim**: each block of reminders is written `pending` in one transaction, committed
-//!    before any of its sends starts (a reminder whose earlier attempt may have reached the
-//!    provider is taken over on its own, to be verified with the provider first);
+//! 1. **claim**: each block of reminders is written `pending` by two multi-row statements,
+//!    committed before any of its sends starts (a reminder whose earlier attempt may have
+//!    reached the provider is taken over on its own, to be verified with the provider first);
 //! 2. **send**: up to the channel's `max_in_flight` at once, tried again on transient errors
 //!    only, handed to the next channel on a permanent failure;
-//! 3. **record**: the outcomes finished meanwhile are written in one transaction, then
+//! 3. **record**: the outcomes finished meanwhile are written by one statement per kind, then
 //!    reported, in plan order.
 //!
 //! A crash between a send and its record leaves the reminder `pending`: a later check asks
@@ -177,7 +177,7 @@ pub(crate) async fn send_all(
     Ok(())
 }
 
-/// Claims a block of jobs: new reminders in one transaction, reminders to verify one by one.
+/// Claims a block of jobs: new reminders together, reminders to verify one by one.
 async fn claim_block<'e>(
     engine: &'e Engine,
     jobs: Vec<Job>,
