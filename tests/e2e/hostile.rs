@@ -3,61 +3,12 @@
 //! reports each bad row once; oversized inputs (a 2 GB CSV line, a million-item HTTP page)
 //! are refused with a clear error instead of being read into memory.
 
-use crate::util::{Scratch, outbox_config, repo};
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::util::{Scratch, outbox_config};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NOW: &str = "2025-12-01T10:00:00Z";
-
-/// The SMTP test server requiring a login; `None` (said loudly) without aiosmtpd.
-pub struct SmtpWithAuth {
-    child: Child,
-    pub port: u16,
-    _maildir: tempfile::TempDir,
-}
-
-impl SmtpWithAuth {
-    pub fn start(user_pass: &str) -> Option<Self> {
-        let has_aiosmtpd = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_aiosmtpd {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "aiosmtpd must be installed under CI"
-            );
-            let _ = writeln!(std::io::stderr(), "SKIPPED: aiosmtpd not installed");
-            return None;
-        }
-        let maildir = tempfile::tempdir().unwrap();
-        let mut child = Command::new("python3")
-            .arg(repo().join("channels/email/tests/smtp_server.py"))
-            .args(["--maildir", maildir.path().to_str().unwrap(), "--auth", user_pass])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("no port: {line:?}"));
-        Some(Self {
-            child,
-            port,
-            _maildir: maildir,
-        })
-    }
-}
-
-impl Drop for SmtpWithAuth {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A CSV field: quoted, with inner quotes doubled.
 fn quoted(text: &str) -> String {

@@ -240,7 +240,7 @@ fn secrets_stay_hidden_when_twilio_and_smtp_are_unreachable() {
 
 #[test]
 fn secrets_stay_hidden_when_the_smtp_server_wants_another_login() {
-    let smtp = crate::hostile::SmtpWithAuth::start("boutique:the-right-one");
+    let smtp = crate::util::Smtp::start_with_login("boutique:the-right-one");
     let Some(smtp) = smtp else { return };
     let fake = FakeTwilio::start_in_background();
     let s = Scratch::new(

@@ -1,8 +1,9 @@
 //! Helpers for driving the `rappel` binary: a scratch folder with a config and a CSV, and a
 //! command runner with a clean environment.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The variables a user's shell may carry that would change what rappel does.
 const CLEARED: &[&str] = &[
@@ -178,7 +179,6 @@ pub fn pg_schema() -> Option<PgSchema> {
             std::env::var("CI").as_deref() != Ok("true"),
             "RAPPEL_TEST_DATABASE_URL must be set under CI: the Postgres tests cannot be skipped"
         );
-        use std::io::Write;
         let _ = writeln!(std::io::stderr(), "SKIPPED: RAPPEL_TEST_DATABASE_URL is not set");
         return None;
     };
@@ -205,5 +205,92 @@ impl Drop for PgSchema {
             self.base.clone(),
         );
         let _ = std::thread::spawn(move || pg(sql, &base)).join();
+    }
+}
+
+/// The email channel's test server, run as a child process; killed on drop.
+pub struct Smtp {
+    child: Child,
+    pub port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtp {
+    /// `None` (said loudly) when aiosmtpd is missing; under `CI=true` that is a failure.
+    pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Smtp::start`], requiring the login `user:password`.
+    pub fn start_with_login(user_pass: &str) -> Option<Self> {
+        Self::start_with(&["--auth", user_pass])
+    }
+
+    fn start_with(options: &[&str]) -> Option<Self> {
+        let has_aiosmtpd = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_aiosmtpd {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "aiosmtpd must be installed under CI"
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: aiosmtpd not installed (python3 -m pip install aiosmtpd)"
+            );
+            return None;
+        }
+        let maildir = tempfile::tempdir().unwrap();
+        let mut child = Command::new("python3")
+            .arg(repo().join("channels/email/tests/smtp_server.py"))
+            .args(["--maildir", maildir.path().to_str().unwrap()])
+            .args(options)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no port from the SMTP server: {line:?}"));
+        Some(Self { child, port, maildir })
+    }
+
+    /// The received mails, decoded, in arrival order.
+    pub fn mails(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort_by_key(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u32>().ok())
+        });
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    pub fn channel(&self) -> String {
+        format!(
+            "\n[channels.email]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             from = \"Boutique Ndiaye <factures@example.com>\"\ntimeout = \"5s\"\n",
+            self.port
+        )
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
