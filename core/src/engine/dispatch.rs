@@ -190,14 +190,14 @@ async fn claim_block<'e>(
             .map(|job| Claimed::Skipped(Box::new(skipped(job.send.report, "rappel is shutting down".into()))))
             .collect());
     }
-    let hashes: Vec<String> = jobs
+    let fresh_jobs: Vec<&Job> = jobs.iter().filter(|job| !job.send.verify).collect();
+    let hashes: Vec<String> = fresh_jobs
         .iter()
         .map(|job| crate::render::body_hash(&job.send.report.body))
         .collect();
-    let fresh: Vec<NewReminder> = jobs
+    let fresh: Vec<NewReminder> = fresh_jobs
         .iter()
         .zip(&hashes)
-        .filter(|(job, _)| !job.send.verify)
         .map(|(job, hash)| new_reminder(&job.send, hash))
         .collect();
     let mut fresh_ids = ledger.claim_many(&fresh, now).await?.into_iter();
