@@ -136,6 +136,37 @@ mod tests {
     }
 
     #[test]
+    fn threads_checking_numbers_at_once_agree_with_one_thread() {
+        // The phone metadata's expressions are shared by every thread (vendor/regex-cache).
+        let raws = [
+            "77 123 45 67",
+            "+33 6 12 34 56 78",
+            "00221 33 821 00 00",
+            "12",
+            "76-555-12-34",
+            "+1 202 456 1414",
+        ];
+        let alone: Vec<_> = raws.iter().map(|r| normalize_e164(r, sn())).collect();
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..200)
+                            .map(|i| normalize_e164(raws[i % raws.len()], sn()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for thread in threads {
+                let results = thread.join().expect("no panic");
+                for (i, result) in results.iter().enumerate() {
+                    assert_eq!(result, &alone[i % raws.len()], "{}", raws[i % raws.len()]);
+                }
+            }
+        });
+    }
+
+    #[test]
     fn foreign_numbers_keep_their_country() {
         assert_eq!(normalize_e164("+33 6 12 34 56 78", sn()).as_deref(), Ok("+33612345678"));
     }
