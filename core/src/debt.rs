@@ -72,6 +72,111 @@ impl DebtItem {
     }
 }
 
+/// Debt items in the order they were read, held in chunks of a fixed size: growing never
+/// copies what was already read (a doubling `Vec` holds a million items twice for a moment),
+/// and consuming them (`into_iter`, as grouping does) frees each chunk once it has been left.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DebtItems {
+    /// Every chunk but the last is full.
+    chunks: Vec<Vec<DebtItem>>,
+    len: usize,
+}
+
+impl DebtItems {
+    /// Items per chunk.
+    const CHUNK: usize = 4096;
+
+    /// No items.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `item` after the others.
+    pub fn push(&mut self, item: DebtItem) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The items in order.
+    pub fn iter(&self) -> impl Iterator<Item = &DebtItem> {
+        self.chunks.iter().flatten()
+    }
+
+    /// The item at `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<&DebtItem> {
+        self.chunks.get(index / Self::CHUNK)?.get(index % Self::CHUNK)
+    }
+}
+
+impl std::ops::Index<usize> for DebtItems {
+    type Output = DebtItem;
+
+    fn index(&self, index: usize) -> &DebtItem {
+        match self.get(index) {
+            Some(item) => item,
+            None => panic!("item {index} of {}", self.len),
+        }
+    }
+}
+
+impl Extend<DebtItem> for DebtItems {
+    fn extend<I: IntoIterator<Item = DebtItem>>(&mut self, items: I) {
+        for item in items {
+            self.push(item);
+        }
+    }
+}
+
+impl FromIterator<DebtItem> for DebtItems {
+    fn from_iter<I: IntoIterator<Item = DebtItem>>(items: I) -> Self {
+        let mut all = Self::new();
+        all.extend(items);
+        all
+    }
+}
+
+impl From<Vec<DebtItem>> for DebtItems {
+    fn from(items: Vec<DebtItem>) -> Self {
+        items.into_iter().collect()
+    }
+}
+
+impl IntoIterator for DebtItems {
+    type Item = DebtItem;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<DebtItem>>>;
+
+    /// The items in order; each chunk is freed as soon as its last item has been taken.
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.into_iter().flatten()
+    }
+}
+
+impl<'a> IntoIterator for &'a DebtItems {
+    type Item = &'a DebtItem;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<DebtItem>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten()
+    }
+}
+
 /// A client and all of their items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Debtor {
@@ -122,8 +227,10 @@ pub struct GroupingError {
 /// Groups items per debtor, in order of the debtor's first item. The first non-empty name,
 /// phone and email win; they move from the items to their debtor (an item's are empty
 /// afterwards). An item in another currency than the debtor's first item is refused: one
-/// message cannot add up two currencies.
-pub fn group_by_debtor(items: Vec<DebtItem>) -> (Vec<Debtor>, Vec<GroupingError>) {
+/// message cannot add up two currencies. The items' chunks are freed as they are grouped, so
+/// the items are never held twice.
+pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<GroupingError>) {
+    let items: DebtItems = items.into();
     // First each item's debtor and each debtor's item count, so that every debtor's list is
     // allocated once, at its size.
     let (slots, counts) = {
@@ -215,6 +322,30 @@ pub(crate) mod tests {
         assert!(!item("1", "A", "2025-11-20", 100, 0).is_overdue(today, 1));
         assert!(!item("1", "A", "2025-11-20", 100, 100).is_overdue(today, 0));
         assert!(!item("1", "A", "2025-11-20", 100, 150).is_overdue(today, 0));
+    }
+
+    #[test]
+    fn items_keep_their_order_across_chunks() {
+        let n = DebtItems::CHUNK * 2 + 3;
+        let all: DebtItems = (0..n)
+            .map(|i| item(&(i % 7).to_string(), &i.to_string(), "2025-11-01", 1, 0))
+            .collect();
+        assert_eq!(all.len(), n);
+        assert_eq!(all[DebtItems::CHUNK].reference, DebtItems::CHUNK.to_string());
+        assert_eq!(all[n - 1].reference, (n - 1).to_string());
+        assert!(all.get(n).is_none());
+        let references = |items: Vec<&DebtItem>| {
+            items
+                .iter()
+                .map(|i| i.reference.parse::<usize>().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(references(all.iter().collect()), (0..n).collect::<Vec<_>>());
+        let (debtors, errors) = group_by_debtor(all);
+        assert!(errors.is_empty());
+        assert_eq!(debtors.len(), 7);
+        let of_3 = references(debtors[3].items.iter().collect());
+        assert_eq!(of_3, (0..n).filter(|i| i % 7 == 3).collect::<Vec<_>>());
     }
 
     #[test]

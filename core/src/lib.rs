@@ -33,6 +33,6 @@ pub(crate) mod testing;
 
 pub use channel::{Channel, Delivery, Estimate, Medium, Message, SendError, SendErrorKind};
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
-pub use debt::{DebtItem, Debtor, ItemKind};
+pub use debt::{DebtItem, DebtItems, Debtor, ItemKind};
 pub use money::Money;
 pub use source::{RejectedRow, Source, SourceBatch, SourceError};

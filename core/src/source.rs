@@ -1,6 +1,6 @@
 //! The `Source` trait: where debt items come from (a CSV file, a database, an HTTP API).
 
-use crate::debt::DebtItem;
+use crate::debt::DebtItems;
 use async_trait::async_trait;
 
 /// Everything one read of a source produced: the items it could read and the rows it
@@ -8,7 +8,7 @@ use async_trait::async_trait;
 #[derive(Debug, Default, Clone)]
 pub struct SourceBatch {
     /// The items read.
-    pub items: Vec<DebtItem>,
+    pub items: DebtItems,
     /// The rows refused, in source order.
     pub rejected: Vec<RejectedRow>,
 }

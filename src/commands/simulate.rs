@@ -58,12 +58,13 @@ pub async fn run(
         .load()
         .await
         .map_err(|e| anyhow::anyhow!("source {}: {e}", source.describe()))?;
+    let items: Vec<DebtItem> = batch.items.into_iter().collect();
     let payments = match payments {
-        Some(path) => read_payments(path, &batch.items)?,
+        Some(path) => read_payments(path, &items)?,
         None => Vec::new(),
     };
     let book = Arc::new(Mutex::new(Book {
-        items: batch.items,
+        items,
         rejected: batch.rejected,
         payments,
         today: None,
@@ -232,7 +233,7 @@ impl Book {
             }
         }
         SourceBatch {
-            items,
+            items: items.into(),
             rejected: self.rejected.clone(),
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::testing::{TestSchema, build, chain, rejections};
 use rappel_core::debt::group_by_debtor;
-use rappel_core::{DebtItem, ItemKind};
+use rappel_core::{DebtItems, ItemKind};
 use std::time::{Duration, Instant};
 
 /// Three clients of a shop, as in the design examples: Haziza Apple owes 2 500 XOF on a
@@ -29,7 +29,7 @@ const SHOP: &str = "
 
 type Summary<'a> = (&'a str, &'a str, ItemKind, &'a str, String, i64, i64, &'a str);
 
-fn summary(items: &[DebtItem]) -> Vec<Summary<'_>> {
+fn summary(items: &DebtItems) -> Vec<Summary<'_>> {
     items
         .iter()
         .map(|i| {
