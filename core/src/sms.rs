@@ -86,44 +86,66 @@ pub fn is_gsm7(text: &str) -> bool {
     text.chars().all(|c| gsm_septets(c).is_some())
 }
 
-/// The encoding, units and segments of `text`.
+/// The encoding, units and segments of `text`, in one pass: both encodings are counted
+/// until the first character outside GSM-7.
 pub fn analyze(text: &str) -> SegmentInfo {
-    let first_non_gsm = text.chars().enumerate().find(|(_, c)| gsm_septets(*c).is_none());
-    let (encoding, single, part) = match first_non_gsm {
-        None => (Encoding::Gsm7, 160, 153),
-        Some(_) => (Encoding::Ucs2, 70, 67),
-    };
-    let cost = |c: char| match encoding {
-        Encoding::Gsm7 => gsm_septets(c).unwrap_or(1),
-        Encoding::Ucs2 => c.len_utf16() as u32,
-    };
-    let units: u32 = text.chars().map(cost).sum();
-    let segments = if units <= single {
-        1
-    } else {
-        pack(text.chars().map(cost), part)
+    let mut gsm = Parts::new(160, 153);
+    let mut ucs = Parts::new(70, 67);
+    let mut first_non_gsm = None;
+    for (i, c) in text.chars().enumerate() {
+        ucs.add(c.len_utf16() as u32);
+        if first_non_gsm.is_none() {
+            match gsm_septets(c) {
+                Some(n) => gsm.add(n),
+                None => first_non_gsm = Some((i, c)),
+            }
+        }
+    }
+    let (encoding, parts) = match first_non_gsm {
+        None => (Encoding::Gsm7, gsm),
+        Some(_) => (Encoding::Ucs2, ucs),
     };
     SegmentInfo {
         encoding,
-        segments,
-        units,
+        segments: parts.segments(),
+        units: parts.units,
         first_non_gsm,
     }
 }
 
-/// Parts needed when characters of the given costs are packed in order into parts of
-/// `capacity` units, none split across two parts.
-fn pack(costs: impl Iterator<Item = u32>, capacity: u32) -> u32 {
-    let mut parts = 1;
-    let mut used = 0;
-    for cost in costs {
-        if used + cost > capacity {
-            parts += 1;
-            used = 0;
+/// Units of a text and the parts they take when packed in order into parts of `part`
+/// units, none split across two parts (`single` when it all fits in one message).
+struct Parts {
+    single: u32,
+    part: u32,
+    units: u32,
+    parts: u32,
+    used: u32,
+}
+
+impl Parts {
+    fn new(single: u32, part: u32) -> Self {
+        Self {
+            single,
+            part,
+            units: 0,
+            parts: 1,
+            used: 0,
         }
-        used += cost;
     }
-    parts
+
+    fn add(&mut self, cost: u32) {
+        self.units += cost;
+        if self.used + cost > self.part {
+            self.parts += 1;
+            self.used = 0;
+        }
+        self.used += cost;
+    }
+
+    fn segments(&self) -> u32 {
+        if self.units <= self.single { 1 } else { self.parts }
+    }
 }
 
 /// `text` with every character outside GSM-7 replaced by its closest GSM-7 form (`ê` → `e`,

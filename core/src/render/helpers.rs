@@ -63,7 +63,11 @@ pub fn date(
     let date: NaiveDate = text
         .parse()
         .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{text}\" is not a YYYY-MM-DD date")))?;
-    let format = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("%Y-%m-%d");
+    let Some(format) = h.param(1).and_then(|p| p.value().as_str()) else {
+        // `Display` is `%Y-%m-%d`, without reading a format string for every item.
+        out.write(&date.to_string())?;
+        return Ok(());
+    };
     let mut formatted = String::new();
     std::fmt::write(&mut formatted, format_args!("{}", date.format(format)))
         .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{format}\" is not a date format")))?;

@@ -105,7 +105,7 @@ impl ReminderData {
             .map(|i| ItemData {
                 kind: i.kind,
                 reference: i.reference.clone(),
-                due_date: i.due_date.format("%Y-%m-%d").to_string(),
+                due_date: i.due_date.to_string(), // `%Y-%m-%d`
                 amount_minor: i.amount_minor,
                 paid_minor: i.paid_minor,
                 remaining_minor: i.remaining_minor(),
