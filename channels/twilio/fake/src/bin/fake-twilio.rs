@@ -8,10 +8,12 @@
 //! at the end of stdin.
 //!
 //! `fake-twilio blast --base-url URL --account-sid AC… --auth-token T --from +221… --messages
-//! FILE [--concurrency 4] [--count N]` sends the messages of FILE (`rappel preview --json`
-//! lines: `to` and `body`), cycled up to `--count`, as Twilio create requests over
-//! `--concurrency` keep-alive HTTP/1.1 connections written by hand (no HTTP library above
-//! the socket), and prints `{"count", "created", "seconds", "per_second"}`.
+//! FILE [--concurrency 4] [--count N] [--client sockets|reqwest]` sends the messages of FILE
+//! (`rappel preview --json` lines: `to` and `body`), cycled up to `--count`, as Twilio create
+//! requests over `--concurrency` keep-alive HTTP/1.1 connections, and prints `{"count",
+//! "created", "seconds", "per_second"}`. `sockets` (the default) writes HTTP by hand, with no
+//! library above the socket; `reqwest` sends the same requests through the HTTP client
+//! rappel uses, without anything of rappel around it.
 
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -117,6 +119,11 @@ fn blast(args: &[String]) -> Result<(), String> {
         .unwrap_or(&"4")
         .parse()
         .map_err(|_| "--concurrency")?;
+    let client = match opts.get("client").copied().unwrap_or("sockets") {
+        "sockets" => Client::Sockets,
+        "reqwest" => Client::Reqwest,
+        other => return Err(format!("--client {other:?}: expected sockets or reqwest")),
+    };
     let text = std::fs::read_to_string(get("messages")?).map_err(|e| format!("--messages: {e}"))?;
     let messages: Vec<(String, String)> = text
         .lines()
@@ -159,9 +166,24 @@ fn blast(args: &[String]) -> Result<(), String> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let created: usize = runtime.block_on(async {
-        let tasks: Vec<_> = (0..concurrency.max(1))
-            .map(|_| tokio::spawn(connection(addr.clone(), requests.clone(), next.clone())))
-            .collect();
+        let tasks: Vec<_> = match client {
+            Client::Sockets => (0..concurrency.max(1))
+                .map(|_| tokio::spawn(connection(addr.clone(), requests.clone(), next.clone())))
+                .collect(),
+            Client::Reqwest => {
+                let http = reqwest::Client::new();
+                (0..concurrency.max(1))
+                    .map(|_| {
+                        tokio::spawn(reqwest_connection(
+                            http.clone(),
+                            base.to_string(),
+                            requests.clone(),
+                            next.clone(),
+                        ))
+                    })
+                    .collect()
+            }
+        };
         let mut total = 0;
         for task in tasks {
             total += task.await.map_err(|e| e.to_string())??;
@@ -179,6 +201,50 @@ fn blast(args: &[String]) -> Result<(), String> {
         })
     );
     Ok(())
+}
+
+/// How `blast` sends: HTTP/1.1 written by hand on the socket, or reqwest (the HTTP client
+/// rappel's Twilio channel uses), with the same prepared requests.
+#[derive(Clone, Copy)]
+enum Client {
+    Sockets,
+    Reqwest,
+}
+
+/// Like [`connection`], through reqwest: the request line and body of each prepared request.
+async fn reqwest_connection(
+    http: reqwest::Client,
+    base: String,
+    requests: Arc<Vec<Vec<u8>>>,
+    next: Arc<AtomicUsize>,
+) -> Result<usize, String> {
+    let mut created = 0;
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(request) = requests.get(i) else {
+            return Ok(created);
+        };
+        let text = std::str::from_utf8(request).map_err(|e| e.to_string())?;
+        let (head, body) = text.split_once("\r\n\r\n").ok_or("a prepared request without a body")?;
+        let path = head.split(' ').nth(1).ok_or("a prepared request without a path")?;
+        let auth = head
+            .lines()
+            .find_map(|l| l.strip_prefix("authorization: "))
+            .ok_or("a prepared request without authorization")?;
+        let answer = http
+            .post(format!("{base}{path}"))
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = answer.status();
+        answer.bytes().await.map_err(|e| e.to_string())?;
+        if status.as_u16() == 201 {
+            created += 1;
+        }
+    }
 }
 
 /// One keep-alive connection sending requests until none are left; returns how many got 201.
