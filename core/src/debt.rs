@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use iso_currency::Currency;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -288,6 +289,16 @@ pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<Groupin
     (debtors, errors)
 }
 
+/// Sorts clients by id and each client's items by due date, then reference: the order of
+/// `ORDER BY debtor_id, due_date, reference` (byte order, as PostgreSQL's "C" collation).
+pub fn sort_by_client(debtors: &mut [Debtor]) {
+    debtors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    debtors.par_iter_mut().for_each(|d| {
+        d.items
+            .sort_by(|a, b| (a.due_date, &a.reference).cmp(&(b.due_date, &b.reference)));
+    });
+}
+
 fn fill(slot: &mut Option<String>, value: Option<String>) {
     if slot.as_deref().is_none_or(str::is_empty) && value.as_deref().is_some_and(|v| !v.is_empty()) {
         *slot = value;
@@ -346,6 +357,24 @@ pub(crate) mod tests {
         assert_eq!(debtors.len(), 7);
         let of_3 = references(debtors[3].items.iter().collect());
         assert_eq!(of_3, (0..n).filter(|i| i % 7 == 3).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sorting_by_client_orders_ids_bytewise_then_items_by_due_date_and_reference() {
+        let (mut debtors, _) = group_by_debtor(vec![
+            item("2", "B", "2025-10-01", 1, 0),
+            item("10", "Z", "2025-09-01", 1, 0),
+            item("2", "A", "2025-10-01", 1, 0),
+            item("1", "X", "2025-11-01", 1, 0),
+            item("2", "C", "2025-09-15", 1, 0),
+        ]);
+        sort_by_client(&mut debtors);
+        let order: Vec<(&str, Vec<&str>)> = debtors
+            .iter()
+            .map(|d| (d.id.as_str(), d.items.iter().map(|i| i.reference.as_str()).collect()))
+            .collect();
+        // As PostgreSQL's `ORDER BY debtor_id, due_date, reference` in the "C" collation.
+        assert_eq!(order, [("1", vec!["X"]), ("10", vec!["Z"]), ("2", vec!["C", "A", "B"])]);
     }
 
     #[test]

@@ -11,6 +11,11 @@ pub struct SourceBatch {
     pub items: DebtItems,
     /// The rows refused, in source order.
     pub rejected: Vec<RejectedRow>,
+    /// The items come in no useful order (a database sending rows as it finds them, which is
+    /// faster than sorting them first): clients are then sorted by id, and each client's
+    /// items by due date and reference ([`crate::debt::sort_by_client`]). Otherwise clients
+    /// come in the order of their first item and items in source order.
+    pub sort_by_client: bool,
 }
 
 /// A row a source could not read. The rest of the source is still used.

@@ -58,6 +58,7 @@ pub async fn run(
         .load()
         .await
         .map_err(|e| anyhow::anyhow!("source {}: {e}", source.describe()))?;
+    let sort_by_client = batch.sort_by_client;
     let items: Vec<DebtItem> = batch.items.into_iter().collect();
     let payments = match payments {
         Some(path) => read_payments(path, &items)?,
@@ -66,6 +67,7 @@ pub async fn run(
     let book = Arc::new(Mutex::new(Book {
         items,
         rejected: batch.rejected,
+        sort_by_client,
         payments,
         today: None,
     }));
@@ -214,6 +216,7 @@ async fn open_cycles(ledger: &Ledger) -> anyhow::Result<HashSet<String>> {
 struct Book {
     items: Vec<DebtItem>,
     rejected: Vec<rappel_core::RejectedRow>,
+    sort_by_client: bool,
     payments: Vec<(NaiveDate, String, i64)>,
     today: Option<NaiveDate>,
 }
@@ -235,6 +238,7 @@ impl Book {
         SourceBatch {
             items: items.into(),
             rejected: self.rejected.clone(),
+            sort_by_client: self.sort_by_client,
         }
     }
 

@@ -61,6 +61,10 @@ CREATE INDEX debt_repayments_debt ON debt_repayments (debt_id);
 -- columns and `paid` = the sum of its payments. Fully paid items stay in the list: that is
 -- how rappel sees that a client has paid everything and stops reminding them.
 --
+-- The query has no ORDER BY: the database then sends rows as it finds them, while rappel
+-- reads them, instead of sorting them all first. With this query rappel orders clients by
+-- id and each client's items by due date and reference itself.
+--
 -- The text between the two BEGIN/END lines is the `postgres` source's default `query`
 -- (the source reads it from this file when it is compiled). The view is only a convenience
 -- for looking at the data by hand: `SELECT * FROM rappel_items;`.
@@ -74,9 +78,11 @@ SELECT c.id::text AS debtor_id,
        i.number AS reference,
        i.due_date,
        i.amount,
-       COALESCE((SELECT sum(p.amount) FROM invoice_payments p WHERE p.invoice_id = i.id), 0)::bigint AS paid
+       COALESCE(p.paid, 0)::bigint AS paid
   FROM invoices i
   JOIN clients c ON c.id = i.client_id
+  LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM invoice_payments GROUP BY invoice_id) p
+         ON p.invoice_id = i.id
 UNION ALL
 SELECT c.id::text,
        c.name,
@@ -86,9 +92,10 @@ SELECT c.id::text,
        COALESCE(NULLIF(d.reference, ''), d.id::text),
        d.due_date,
        d.amount,
-       COALESCE((SELECT sum(r.amount) FROM debt_repayments r WHERE r.debt_id = d.id), 0)::bigint
+       COALESCE(r.paid, 0)::bigint
   FROM manual_debts d
   JOIN clients c ON c.id = d.client_id
- ORDER BY debtor_id, due_date, reference
+  LEFT JOIN (SELECT debt_id, sum(amount) AS paid FROM debt_repayments GROUP BY debt_id) r
+         ON r.debt_id = d.id
 -- END rappel default query
 ;

@@ -2,7 +2,7 @@
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
 use super::{Engine, Instant, Route, dispatch};
-use crate::debt::{Debtor, group_by_debtor};
+use crate::debt::{Debtor, group_by_debtor, sort_by_client};
 use crate::ledger::{ContactState, Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
 use crate::rules::{Decision, History, SkipReason};
@@ -62,7 +62,11 @@ impl Engine {
             source_name: self.source.describe(),
             error,
         })?;
-        let (debtors, grouping) = group_by_debtor(batch.items);
+        let sort = batch.sort_by_client;
+        let (mut debtors, grouping) = group_by_debtor(batch.items);
+        if sort {
+            sort_by_client(&mut debtors);
+        }
         let mut rejected = batch.rejected;
         rejected.extend(grouping.into_iter().map(|g| RejectedRow {
             origin: g.origin,

@@ -22,7 +22,7 @@ impl Source for Book {
     async fn load(&self) -> Result<SourceBatch, SourceError> {
         Ok(SourceBatch {
             items: self.0.clone().into(),
-            rejected: Vec::new(),
+            ..SourceBatch::default()
         })
     }
 }

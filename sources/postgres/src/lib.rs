@@ -38,6 +38,8 @@ pub const KIND: &str = "postgres";
 /// Errors name the key: `source.url: …`. The database is only contacted by `load`.
 pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
     let config: PostgresConfig = ctx.component.parse()?;
+    // Rappel's own query leaves the order to the check; a user's query keeps its ORDER BY.
+    let sort_by_client = config.query.is_none();
     let query = match config.query {
         Some(q) if q.trim().is_empty() => {
             return Err(ctx.error("query", "is empty: remove it to use the default query"));
@@ -48,6 +50,7 @@ pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
     Ok(Box::new(PostgresSource::new(source::Settings {
         url: config.url,
         query,
+        sort_by_client,
         connect_timeout: config.connect_timeout.0,
         statement_timeout: config.statement_timeout.0,
         currency: config.currency.0,

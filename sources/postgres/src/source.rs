@@ -18,6 +18,8 @@ use std::time::Duration;
 pub(crate) struct Settings {
     pub(crate) url: DatabaseUrl,
     pub(crate) query: String,
+    /// The query has no ORDER BY: the check sorts clients and items ([`SourceBatch::sort_by_client`]).
+    pub(crate) sort_by_client: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) statement_timeout: Duration,
     pub(crate) currency: Currency,
@@ -107,7 +109,10 @@ impl Source for PostgresSource {
             currency: s.currency,
         };
 
-        let mut batch = SourceBatch::default();
+        let mut batch = SourceBatch {
+            sort_by_client: s.sort_by_client,
+            ..SourceBatch::default()
+        };
         let mut rows = statement.query().fetch(&mut conn);
         let mut number = 0_u64;
         while let Some(row) = rows

@@ -2,7 +2,7 @@
 //! of its own: what a shop owner would see from their own billing database.
 
 use crate::testing::{TestSchema, build, chain, rejections};
-use rappel_core::debt::group_by_debtor;
+use rappel_core::debt::{group_by_debtor, sort_by_client};
 use rappel_core::{DebtItems, ItemKind};
 use std::time::{Duration, Instant};
 
@@ -54,9 +54,45 @@ async fn the_example_schema_gives_each_item_with_what_is_left_to_pay() {
     db.exec(SHOP).await;
     let batch = db.load("").await.unwrap();
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
-    use ItemKind::{Invoice, Manual};
+    // The default query streams rows unsorted; the check sorts clients and their items.
+    assert!(batch.sort_by_client);
+    let mut origins: Vec<&str> = batch.items.iter().map(|i| i.origin.as_str()).collect();
+    origins.sort_unstable();
     assert_eq!(
-        summary(&batch.items),
+        origins,
+        [
+            "query row 1",
+            "query row 2",
+            "query row 3",
+            "query row 4",
+            "query row 5"
+        ]
+    );
+    assert!(batch.items.iter().all(|i| i.currency == iso_currency::Currency::XOF));
+
+    let (mut debtors, errors) = group_by_debtor(batch.items);
+    assert!(errors.is_empty());
+    sort_by_client(&mut debtors);
+    use ItemKind::{Invoice, Manual};
+    let items: Vec<_> = debtors
+        .iter()
+        .flat_map(|d| {
+            d.items.iter().map(|i| {
+                let due = i.due_date.to_string();
+                (
+                    d.id.as_str(),
+                    d.name.as_str(),
+                    i.kind,
+                    i.reference.as_str(),
+                    due,
+                    i.amount_minor,
+                    i.paid_minor,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        items,
         [
             (
                 "1",
@@ -65,8 +101,7 @@ async fn the_example_schema_gives_each_item_with_what_is_left_to_pay() {
                 "FAC-0042",
                 "2025-11-20".into(),
                 10_000,
-                7_500,
-                "query row 1"
+                7_500
             ),
             (
                 "2",
@@ -75,19 +110,9 @@ async fn the_example_schema_gives_each_item_with_what_is_left_to_pay() {
                 "Crédit tissu",
                 "2025-09-15".into(),
                 50_000,
-                23_000,
-                "query row 2"
+                23_000
             ),
-            (
-                "2",
-                "Fa Guité",
-                Invoice,
-                "FAC-0043",
-                "2025-10-01".into(),
-                100_000,
-                0,
-                "query row 3"
-            ),
+            ("2", "Fa Guité", Invoice, "FAC-0043", "2025-10-01".into(), 100_000, 0),
             (
                 "3",
                 "Grand Ndiaye",
@@ -95,35 +120,21 @@ async fn the_example_schema_gives_each_item_with_what_is_left_to_pay() {
                 "FAC-0001",
                 "2025-01-15".into(),
                 40_000,
-                40_000,
-                "query row 4"
+                40_000
             ),
-            (
-                "3",
-                "Grand Ndiaye",
-                Manual,
-                "17",
-                "2025-11-02".into(),
-                235_000,
-                0,
-                "query row 5"
-            ),
+            ("3", "Grand Ndiaye", Manual, "17", "2025-11-02".into(), 235_000, 0),
         ]
     );
-    let first = &batch.items[0];
-    assert_eq!(first.phone.as_deref(), Some("77 123 45 67"));
-    assert_eq!(first.email, None);
-    assert_eq!(first.currency, iso_currency::Currency::XOF);
-    assert_eq!(batch.items[1].email.as_deref(), Some("fa@example.sn"));
-
-    let (debtors, errors) = group_by_debtor(batch.items);
-    assert!(errors.is_empty());
+    assert_eq!(debtors[0].phone.as_deref(), Some("77 123 45 67"));
+    assert_eq!(debtors[0].email, None);
+    assert_eq!(debtors[1].email.as_deref(), Some("fa@example.sn"));
     let balances: Vec<(&str, i64)> = debtors.iter().map(|d| (d.id.as_str(), d.balance_minor())).collect();
     assert_eq!(balances, [("1", 2_500), ("2", 127_000), ("3", 235_000)]);
 
-    // The view of the schema file runs the same query.
+    // The view of the schema file runs the same query; a query of one's own keeps its order.
     let view = db.load("query = \"SELECT * FROM rappel_items\"").await.unwrap();
     assert_eq!(view.items.len(), 5);
+    assert!(!view.sort_by_client);
 }
 
 #[tokio::test]
