@@ -5,6 +5,8 @@ use crate::errors::TwilioError;
 use crate::settings::Auth;
 use chrono::NaiveDate;
 use reqwest::header::RETRY_AFTER;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -35,23 +37,105 @@ pub struct ApiMessage {
 }
 
 impl ApiMessage {
+    /// A message of a list page; what cannot be read is left empty.
     fn from_json(value: &Value) -> Self {
-        // Strings in Twilio's JSON, but accept numbers too.
-        let text = |key: &str| match value.get(key) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
+        Wire::deserialize(value).map(Self::from).unwrap_or_default()
+    }
+}
+
+impl From<Wire> for ApiMessage {
+    fn from(wire: Wire) -> Self {
         Self {
-            sid: text("sid"),
-            status: text("status"),
-            to: text("to"),
-            body: text("body"),
-            num_segments: text("num_segments").and_then(|n| n.trim().parse().ok()),
-            price: text("price"),
-            price_unit: text("price_unit"),
-            date_created: text("date_created"),
+            sid: wire.sid.0,
+            status: wire.status.0,
+            to: wire.to.0,
+            body: wire.body.0,
+            num_segments: wire.num_segments.0.and_then(|n| n.trim().parse().ok()),
+            price: wire.price.0,
+            price_unit: wire.price_unit.0,
+            date_created: wire.date_created.0,
         }
+    }
+}
+
+/// The fields of a message resource rappel reads, straight from the answer's bytes (the
+/// others are skipped without being built).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Wire {
+    sid: Text,
+    status: Text,
+    to: Text,
+    body: Text,
+    num_segments: Text,
+    price: Text,
+    price_unit: Text,
+    date_created: Text,
+}
+
+/// A field Twilio writes as a string; a number is read as its text, anything else as no value.
+#[derive(Debug, Default)]
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or a number")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text(Some(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+        Ok(Text(Some(v.to_string())))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+        Ok(Text(Some(v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+        Ok(Text(serde_json::Number::from_f64(v).map(|n| n.to_string())))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Text, D::Error> {
+        Text::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
     }
 }
 
@@ -91,7 +175,10 @@ impl Client {
             .basic_auth(&self.auth.user, Some(self.auth.secret.expose()))
             .form(form);
         let answer = read(request).await?;
-        Ok(ApiMessage::from_json(&answer))
+        // A 2xx answer that is not a message object cannot tell what happened.
+        serde_json::from_slice::<Wire>(&answer)
+            .map(ApiMessage::from)
+            .map_err(TwilioError::BadAnswer)
     }
 
     /// Lists messages to `to` sent on or after `day` (ListMessage with `DateSent>=`), newest
@@ -108,6 +195,7 @@ impl Client {
         let mut found = Vec::new();
         for _ in 0..MAX_PAGES {
             let page = read(request.basic_auth(&self.auth.user, Some(self.auth.secret.expose()))).await?;
+            let page: Value = serde_json::from_slice(&page).map_err(TwilioError::BadAnswer)?;
             if let Some(Value::Array(messages)) = page.get("messages") {
                 found.extend(messages.iter().map(ApiMessage::from_json));
             }
@@ -139,8 +227,8 @@ impl Client {
     }
 }
 
-/// Sends `request` and reads a JSON answer, or the error it carries.
-async fn read(request: reqwest::RequestBuilder) -> Result<Value, TwilioError> {
+/// Sends `request` and returns the body of a 2xx answer, or the error another carries.
+async fn read(request: reqwest::RequestBuilder) -> Result<bytes::Bytes, TwilioError> {
     let response = request.send().await.map_err(transport)?;
     let status = response.status();
     let retry_after = response
@@ -151,7 +239,7 @@ async fn read(request: reqwest::RequestBuilder) -> Result<Value, TwilioError> {
         .map(Duration::from_secs);
     let bytes = response.bytes().await.map_err(transport)?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(TwilioError::BadAnswer);
+        return Ok(bytes);
     }
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     let code = json
@@ -183,6 +271,30 @@ fn transport(error: reqwest::Error) -> TwilioError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_a_create_answer_from_its_bytes_skipping_what_rappel_does_not_use() {
+        let answer = br#"{"account_sid": "AC1", "api_version": "2010-04-01", "body": "Bonjour",
+            "date_created": "Thu, 24 Aug 2023 05:01:45 +0000", "error_code": null, "num_media": "0",
+            "num_segments": 2, "price": null, "price_unit": "USD", "sid": "SM1", "status": "queued",
+            "subresource_uris": {"media": "/2010-04-01/Accounts/AC1/Messages/SM1/Media.json"},
+            "to": "+221771234567", "uri": "/x.json", "to_is_a_flag": true}"#;
+        let m = ApiMessage::from(serde_json::from_slice::<Wire>(answer).unwrap());
+        assert_eq!(m.sid.as_deref(), Some("SM1"));
+        assert_eq!(m.status.as_deref(), Some("queued"));
+        assert_eq!(m.to.as_deref(), Some("+221771234567"));
+        assert_eq!(m.body.as_deref(), Some("Bonjour"));
+        assert_eq!(m.num_segments, Some(2));
+        assert_eq!(m.price, None);
+        assert_eq!(m.date_created.as_deref(), Some("Thu, 24 Aug 2023 05:01:45 +0000"));
+        // Odd values are no value; an answer that is not an object cannot be read.
+        let odd = br#"{"sid": {"a": [1, 2]}, "status": [true], "price": 1.5, "to": false}"#;
+        let m = ApiMessage::from(serde_json::from_slice::<Wire>(odd).unwrap());
+        assert_eq!((m.sid, m.status, m.to), (None, None, None));
+        assert_eq!(m.price.as_deref(), Some("1.5"));
+        assert!(serde_json::from_slice::<Wire>(b"\"queued\"").is_err());
+        assert!(serde_json::from_slice::<Wire>(b"{").is_err());
+    }
 
     #[test]
     fn reads_twilio_message_json() {
