@@ -175,7 +175,7 @@ impl Client {
             .basic_auth(&self.auth.user, Some(self.auth.secret.expose()))
             .form(form);
         let answer = read(request).await?;
-        // A 2xx answer that is not a message object cannot tell what happened.
+        // A 2xx answer that is a bare string or number cannot tell what happened.
         serde_json::from_slice::<Wire>(&answer)
             .map(ApiMessage::from)
             .map_err(TwilioError::BadAnswer)
