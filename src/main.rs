@@ -20,7 +20,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // Phone metadata takes tens of milliseconds to load: do it on the other core while the
+    // Phone metadata takes a few milliseconds to load: do it on the other core while the
     // config, the source and the ledger are read.
     std::thread::spawn(rappel_core::phone::warm_up);
     // `.env` first, so that its variables fill `${VAR}` and the legacy overrides. Variables

@@ -31,7 +31,7 @@ impl DefaultRegion {
         let unknown = || PhoneError::UnknownCountryCode(code.to_string());
         let digits = code.trim().trim_start_matches('+').trim_start_matches("00");
         let value: u16 = digits.parse().map_err(|_| unknown())?;
-        // The users' countries without loading the whole metadata (tens of milliseconds):
+        // The users' countries without loading the whole metadata (a few milliseconds):
         // reading the config stays instant, and `warm_up` can load it in the background.
         if let Some((_, region)) = COMMON.iter().find(|(c, _)| *c == value) {
             return Ok(Self(*region));

@@ -100,7 +100,6 @@ impl Engine {
             due: Vec::new(),
             balance_changes: Vec::new(),
             to_close: Vec::new(),
-            with_bad_rows: &with_bad_rows,
             balances: &balances,
             on_message,
         };
@@ -234,6 +233,7 @@ impl Engine {
             _ => None,
         };
         Ok(Plan {
+            bad_rows,
             overdue_minor: eval.overdue_minor,
             decision: eval.decision,
             message,
@@ -335,6 +335,8 @@ const PLAN_CHUNK: usize = 4096;
 
 /// What a check does with one debtor.
 struct Plan {
+    /// Some of the debtor's rows could not be read: no reminder, no balance, no closing.
+    bad_rows: bool,
     overdue_minor: i64,
     decision: Decision,
     /// The reminder that goes out, rendered; `None` when none does, or when some of the
@@ -360,7 +362,6 @@ struct Tally<'a> {
     due: Vec<dispatch::Job>,
     balance_changes: Vec<crate::ledger::BalanceChange>,
     to_close: Vec<(String, u32)>,
-    with_bad_rows: &'a HashSet<&'a str>,
     balances: &'a HashMap<String, i64>,
     on_message: &'a mut (dyn FnMut(&MessageReport) + Send),
 }
@@ -372,7 +373,7 @@ impl<'a> Tally<'a> {
             if plan.overdue_minor > 0 {
                 summary.clients_overdue += 1;
             }
-            let bad_rows = self.with_bad_rows.contains(debtor.id.as_str());
+            let bad_rows = plan.bad_rows;
             let previous = self.balances.get(&debtor.id).copied().unwrap_or(0);
             if self.mode == Mode::Send && previous != plan.overdue_minor && !bad_rows {
                 self.balance_changes.push(crate::ledger::BalanceChange {

@@ -99,17 +99,15 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
         ahead: ByteRecord::new(),
         have_ahead: false,
         done: false,
+        unclosed: None,
     };
     // Reading is sequential; parsing a chunk of rows (amounts, dates, strings) runs on every
     // core while the next chunk is read.
     let mut batch = SourceBatch::default();
-    // Rows rejected while reading a chunk (a quote never closed) come after its parsed rows.
-    let mut tail = Vec::new();
-    let mut chunk = rows.next_chunk(&mut tail)?;
+    let mut chunk = rows.next_chunk()?;
     while !chunk.is_empty() {
-        let mut next_tail = Vec::new();
         let (next, parsed) = rayon::join(
-            || rows.next_chunk(&mut next_tail),
+            || rows.next_chunk(),
             || {
                 chunk
                     .par_drain(..)
@@ -123,11 +121,10 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
                 Err(rejected) => batch.rejected.push(rejected),
             }
         }
-        batch.rejected.append(&mut tail);
-        tail = next_tail;
         chunk = next?;
     }
-    batch.rejected.append(&mut tail);
+    // A quote never closed ends the file: its row comes after every other.
+    batch.rejected.extend(rows.unclosed);
     tracing::debug!(file = %path, items = batch.items.len(), rejected = batch.rejected.len(), "read CSV file");
     Ok(batch)
 }
@@ -143,12 +140,14 @@ struct Rows<'a, R: Read> {
     ahead: ByteRecord,
     have_ahead: bool,
     done: bool,
+    /// The row whose quote was never closed, which ended the file.
+    unclosed: Option<RejectedRow>,
 }
 
 impl<R: Read> Rows<'_, R> {
     /// Up to [`CHUNK`] records and their origins (`debts.csv line 14`); empty at the end. A
-    /// quote never closed is rejected into `rejected` and ends the file.
-    fn next_chunk(&mut self, rejected: &mut Vec<RejectedRow>) -> Result<Vec<(ByteRecord, String)>, SourceError> {
+    /// quote never closed is kept in `unclosed` and ends the file.
+    fn next_chunk(&mut self) -> Result<Vec<(ByteRecord, String)>, SourceError> {
         let settings = self.settings;
         let path = settings.path.display();
         let mut chunk = Vec::with_capacity(CHUNK);
@@ -173,7 +172,7 @@ impl<R: Read> Rows<'_, R> {
                 self.have_ahead = next_row(&mut self.records, &mut self.ahead)
                     .map_err(|e| csv_error(settings, e, || format!("cannot read {path} after line {line}")))?;
                 if !self.have_ahead {
-                    rejected.push(RejectedRow {
+                    self.unclosed = Some(RejectedRow {
                         origin: format!("{} line {}", settings.label, position.saturating_sub(inner).max(1)),
                         debtor_id: None,
                         reason: "a double quote opened in this row is never closed: the rest of the file was read \
