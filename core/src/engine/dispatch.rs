@@ -3,8 +3,9 @@
 //! 1. **claim**: each block of reminders is written `pending` by two multi-row statements,
 //!    committed before any of its sends starts (a reminder whose earlier attempt may have
 //!    reached the provider is taken over on its own, to be verified with the provider first);
-//! 2. **send**: up to the channel's `max_in_flight` at once, tried again on transient errors
-//!    only, handed to the next channel on a permanent failure;
+//! 2. **send**: up to the channel's `max_in_flight` at once (a slow answer does not hold
+//!    back the sends after it), tried again on transient errors only, handed to the next
+//!    channel on a permanent failure;
 //! 3. **record**: the outcomes are written in batches, one statement per kind, then reported,
 //!    in plan order. A batch gathers what finishes within [`RECORD_WAIT`] (up to a block):
 //!    SQLite then commits a few hundred times for 20,000 messages instead of a few thousand.
@@ -127,8 +128,8 @@ pub(crate) async fn send_all(
     on_message: &mut (dyn FnMut(&MessageReport) + Send),
 ) -> Result<(), CheckError> {
     let in_flight = engine.routes[0].channel.max_in_flight().max(1);
-    // Claims run at most two blocks ahead of the sends; outcomes are recorded in batches of
-    // what finished within RECORD_WAIT, up to a block.
+    // Claims run at most a few blocks ahead of the sends; outcomes are recorded in batches
+    // of what finished within RECORD_WAIT, up to a block.
     let block = (in_flight * 16).clamp(32, 256);
     let downs: Vec<AtomicBool> = engine.routes.iter().map(|_| AtomicBool::new(false)).collect();
     let (mut claimed_tx, claimed_rx) = mpsc::channel::<Claimed>(block);
@@ -147,9 +148,17 @@ pub(crate) async fn send_all(
         Ok::<_, CheckError>(())
     };
     let sends = async move {
+        // `max_in_flight` sends at once, and a window of a block for the ones that finish
+        // before an earlier one: a slow answer does not hold the others back, and the
+        // reports still leave in plan order.
+        let slots = tokio::sync::Semaphore::new(in_flight);
+        let (slots, downs) = (&slots, &downs);
         let mut finished = claimed_rx
-            .map(|claimed| finish(engine, claimed, ledger, &downs, now))
-            .buffered(in_flight);
+            .map(|claimed| async move {
+                let _slot = slots.acquire().await.expect("the semaphore is never closed");
+                finish(engine, claimed, ledger, downs, now).await
+            })
+            .buffered(block);
         while let Some(done) = finished.next().await {
             if done_tx.send(done?).await.is_err() {
                 break;

@@ -41,6 +41,12 @@ struct Scripted {
     lookups: Mutex<usize>,
     /// How long each send takes.
     slow: std::time::Duration,
+    /// Sends at once (1 when 0).
+    in_flight: usize,
+    /// Debtors whose sends take `slow` (every debtor's when empty).
+    slow_for: Vec<&'static str>,
+    /// The debtors whose sends finished, in the order they finished.
+    finished: Mutex<Vec<String>>,
     /// Told when a send starts.
     started: tokio::sync::Notify,
 }
@@ -50,10 +56,17 @@ impl Channel for Scripted {
     fn medium(&self) -> Medium {
         if self.email { Medium::Email } else { Medium::Sms }
     }
+    fn max_in_flight(&self) -> usize {
+        self.in_flight.max(1)
+    }
     async fn send(&self, m: &Message) -> Result<Delivery, SendError> {
         *self.attempts.lock().unwrap() += 1;
         self.started.notify_one();
-        tokio::time::sleep(self.slow).await;
+        let debtor = m.debtor_id.clone().unwrap_or_default();
+        if self.slow_for.is_empty() || self.slow_for.contains(&debtor.as_str()) {
+            tokio::time::sleep(self.slow).await;
+        }
+        self.finished.lock().unwrap().push(debtor);
         let next = {
             let mut script = self.sends.lock().unwrap();
             if script.is_empty() { Ok(()) } else { script.remove(0) }
@@ -307,4 +320,38 @@ async fn a_stop_lets_the_send_in_flight_finish_and_hands_the_other_claims_to_the
     assert_eq!(*channel.delivered.lock().unwrap(), ["+221771234567"; 3]);
     let c2 = ledger.reminders_of("C2").await.unwrap();
     assert_eq!((c2.len(), c2[0].status.as_str()), (1, "sent"));
+}
+
+#[tokio::test]
+async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_order() {
+    let channel = Arc::new(Scripted {
+        slow: std::time::Duration::from_millis(300),
+        in_flight: 2,
+        slow_for: vec!["C1"],
+        ..Scripted::default()
+    });
+    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
+    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
+    let mut channels = Channels::new();
+    channels.insert("sms".into(), channel.clone() as Arc<dyn Channel>);
+    let book = Book(
+        (1..=6)
+            .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
+            .collect(),
+    );
+    let engine = Engine::new(config, Box::new(book), channels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+
+    let mut reports = Vec::new();
+    engine
+        .check(at("2025-12-01T10:00:00Z"), Mode::Send, Some(&ledger), &mut |m| {
+            reports.push((m.debtor_id.clone(), m.status));
+        })
+        .await
+        .unwrap();
+    // While C1's answer was slow, the other slot sent every other client.
+    assert_eq!(*channel.finished.lock().unwrap(), ["C2", "C3", "C4", "C5", "C6", "C1"]);
+    let expected: Vec<_> = (1..=6).map(|n| (format!("C{n}"), "sent")).collect();
+    assert_eq!(reports, expected, "reports leave in plan order");
 }

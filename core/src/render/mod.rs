@@ -348,8 +348,7 @@ fn render_with(hbs: &Handlebars<'static>, name: &str, data: &ReminderData) -> Re
 /// SHA-256 of a body, hex: what the ledger keeps instead of the text.
 pub fn body_hash(body: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(body.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", sha2::Sha256::digest(body.as_bytes()))
 }
 
 #[cfg(test)]
@@ -367,6 +366,14 @@ mod tests {
         let d = &debtors[0];
         let overdue: Vec<&DebtItem> = d.overdue_items(today(), 0).collect();
         ReminderData::new(d, &overdue, today(), 1, "fr")
+    }
+
+    #[test]
+    fn body_hash_is_the_lowercase_hex_sha256_of_the_text() {
+        let hash = body_hash("abc");
+        assert_eq!(hash, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(body_hash("Bonjour é"), body_hash("Bonjour é"));
+        assert_ne!(body_hash("Bonjour é"), body_hash("Bonjour e"));
     }
 
     #[test]
