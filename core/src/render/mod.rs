@@ -70,8 +70,9 @@ pub struct ItemData {
     pub days_overdue: i64,
 }
 
-/// Everything a reminder template can use.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a reminder template can use: the fields below, and `invoices` and
+/// `manual_debts`, the overdue items of each kind (written from `items`, not kept twice).
+#[derive(Debug, Clone)]
 pub struct ReminderData {
     /// The client's name.
     pub name: String,
@@ -81,10 +82,6 @@ pub struct ReminderData {
     pub total_minor: i64,
     /// ISO code of the total.
     pub currency: String,
-    /// Overdue invoices.
-    pub invoices: Vec<ItemData>,
-    /// Overdue manual debts.
-    pub manual_debts: Vec<ItemData>,
     /// All overdue items.
     pub items: Vec<ItemData>,
     /// `items.len()`.
@@ -95,6 +92,34 @@ pub struct ReminderData {
     pub reminder_number: u32,
     /// The locale.
     pub locale: String,
+}
+
+impl Serialize for ReminderData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut data = serializer.serialize_struct("ReminderData", 11)?;
+        data.serialize_field("name", &self.name)?;
+        data.serialize_field("debtor_id", &self.debtor_id)?;
+        data.serialize_field("total_minor", &self.total_minor)?;
+        data.serialize_field("currency", &self.currency)?;
+        data.serialize_field("invoices", &OfKind(&self.items, ItemKind::Invoice))?;
+        data.serialize_field("manual_debts", &OfKind(&self.items, ItemKind::Manual))?;
+        data.serialize_field("items", &self.items)?;
+        data.serialize_field("item_count", &self.item_count)?;
+        data.serialize_field("max_days_overdue", &self.max_days_overdue)?;
+        data.serialize_field("reminder_number", &self.reminder_number)?;
+        data.serialize_field("locale", &self.locale)?;
+        data.end()
+    }
+}
+
+/// The items of one kind, as a list.
+struct OfKind<'a>(&'a [ItemData], ItemKind);
+
+impl Serialize for OfKind<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().filter(|i| i.kind == self.1))
+    }
 }
 
 impl ReminderData {
@@ -113,14 +138,11 @@ impl ReminderData {
                 days_overdue: i.days_overdue(today),
             })
             .collect();
-        let of_kind = |k| items.iter().filter(|i| i.kind == k).cloned().collect();
         Self {
             name: debtor.name.clone(),
             debtor_id: debtor.id.clone(),
             total_minor: items.iter().map(|i| i.remaining_minor).sum(),
             currency: debtor.currency.code().to_string(),
-            invoices: of_kind(ItemKind::Invoice),
-            manual_debts: of_kind(ItemKind::Manual),
             item_count: items.len(),
             max_days_overdue: items.iter().map(|i| i.days_overdue).max().unwrap_or(0),
             items,
@@ -520,6 +542,28 @@ mod tests {
         std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{#if name}}").unwrap();
         let err = Renderer::new("fr", Some(dir.path())).unwrap_err();
         assert!(err.to_string().contains("reminder.hbs"), "{err}");
+    }
+
+    #[test]
+    fn templates_see_every_item_and_the_items_of_each_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("fr/sms")).unwrap();
+        std::fs::write(
+            dir.path().join("fr/sms/reminder.hbs"),
+            "{{#each items}}{{reference}} {{/each}}| {{#each invoices}}{{reference}} {{/each}}| \
+             {{#each manual_debts}}{{reference}} {{days_overdue}}d {{/each}}| {{item_count}} {{max_days_overdue}}",
+        )
+        .unwrap();
+        let r = Renderer::new("fr", Some(dir.path())).unwrap();
+        let mut manual = item("1", "M-9", "2025-11-20", 500, 0);
+        manual.kind = ItemKind::Manual;
+        let items = vec![
+            item("1", "F-1", "2025-11-01", 1500, 0),
+            manual,
+            item("1", "F-2", "2025-11-10", 10, 0),
+        ];
+        let body = r.render_reminder(Medium::Sms, &data(items)).unwrap().body;
+        assert_eq!(body, "F-1 M-9 F-2 | F-1 F-2 | M-9 6d | 3 25");
     }
 
     #[test]

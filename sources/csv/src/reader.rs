@@ -98,6 +98,7 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
         settings,
         ahead: ByteRecord::new(),
         have_ahead: false,
+        sizes: (0, 0),
         done: false,
         unclosed: None,
     };
@@ -111,7 +112,7 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
             || {
                 chunk
                     .par_drain(..)
-                    .map(|(record, origin)| parser.parse(&record, origin))
+                    .map(|(record, line)| parser.parse(&record, format!("{} line {line}", settings.label)))
                     .collect::<Vec<_>>()
             },
         );
@@ -132,28 +133,32 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
 /// Rows read and parsed at a time.
 const CHUNK: usize = 8192;
 
-/// The records after the header, with their origins.
+/// The records after the header, with their line numbers.
 struct Rows<'a, R: Read> {
     records: Reader<R>,
     settings: &'a Settings,
     /// A record read ahead (to tell a quoted line break from a quote never closed).
     ahead: ByteRecord,
     have_ahead: bool,
+    /// The bytes and fields of the last record: each new one starts at that size instead of
+    /// growing to it.
+    sizes: (usize, usize),
     done: bool,
     /// The row whose quote was never closed, which ended the file.
     unclosed: Option<RejectedRow>,
 }
 
 impl<R: Read> Rows<'_, R> {
-    /// Up to [`CHUNK`] records and their origins (`debts.csv line 14`); empty at the end. A
-    /// quote never closed is kept in `unclosed` and ends the file.
-    fn next_chunk(&mut self) -> Result<Vec<(ByteRecord, String)>, SourceError> {
+    /// Up to [`CHUNK`] records and their line numbers (the origins, `debts.csv line 14`, are
+    /// written by the parsers, on every core); empty at the end. A quote never closed is kept
+    /// in `unclosed` and ends the file.
+    fn next_chunk(&mut self) -> Result<Vec<(ByteRecord, u64)>, SourceError> {
         let settings = self.settings;
         let path = settings.path.display();
         let mut chunk = Vec::with_capacity(CHUNK);
         while !self.done && chunk.len() < CHUNK {
             let line = self.records.position().line();
-            let mut record = ByteRecord::new();
+            let mut record = ByteRecord::with_capacity(self.sizes.0, self.sizes.1);
             if self.have_ahead {
                 std::mem::swap(&mut record, &mut self.ahead);
                 self.have_ahead = false;
@@ -183,8 +188,9 @@ impl<R: Read> Rows<'_, R> {
                     break;
                 }
             }
-            let origin = format!("{} line {}", settings.label, line_at(position, &record));
-            chunk.push((record, origin));
+            self.sizes = (record.as_slice().len(), record.len());
+            let line = line_at(position, &record);
+            chunk.push((record, line));
         }
         Ok(chunk)
     }
