@@ -56,10 +56,12 @@ async fn connect(url: &str, shown: &str, sqlite: bool) -> Result<AnyPool, Ledger
         .acquire_timeout(Duration::from_secs(30));
     if sqlite {
         // WAL lets readers work while a check writes; the busy timeout makes concurrent
-        // processes wait for each other instead of failing.
+        // processes wait for each other instead of failing. `synchronous = FULL`: every
+        // commit is on disk before the next send starts. With NORMAL a power cut could undo
+        // the last claims, and a reminder that had left would be sent again.
         pool = pool.after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL")
                     .await
                     .map(|_| ())
             })

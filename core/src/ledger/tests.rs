@@ -337,3 +337,23 @@ async fn checks_are_recorded() {
         assert_eq!(l.last_check().await.unwrap(), Some(at("2025-11-26T12:00:00Z")));
     }
 }
+
+#[tokio::test]
+async fn a_sqlite_ledger_puts_every_commit_on_disk_before_going_on() {
+    // A claim lost to a power cut would let a reminder that had left be sent again.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("rappel.db")).await.unwrap();
+    let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (journal.as_str(), synchronous),
+        ("wal", 2),
+        "WAL with synchronous = FULL (2)"
+    );
+}
