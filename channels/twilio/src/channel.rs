@@ -152,14 +152,15 @@ impl TwilioChannel {
     }
 
     fn delivery(&self, answer: ApiMessage, sent_body: Option<&str>) -> Delivery {
-        let counted = match (self.settings.medium, sent_body) {
+        // Counted here only when Twilio did not say.
+        let counted = || match (self.settings.medium, sent_body) {
             (Medium::Sms, Some(body)) => Some(segments::analyze(body).segments),
             _ => None,
         };
         Delivery {
             provider_id: answer.sid,
             provider_status: answer.status,
-            segments: answer.num_segments.or(counted),
+            segments: answer.num_segments.or_else(counted),
             price: answer.price,
             price_unit: answer.price_unit,
         }
