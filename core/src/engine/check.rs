@@ -217,7 +217,7 @@ impl Engine {
         bad_rows: bool,
         mode: Mode,
     ) -> Result<Plan, RenderError> {
-        let eval = self.evaluate(debtor, history, flags, at);
+        let eval = self.evaluate_with(debtor, history, flags, at, super::Addresses::WhenOwed);
         let message = match eval.decision {
             Decision::Send { cycle, seq, .. } if !bad_rows => {
                 let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());

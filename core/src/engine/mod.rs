@@ -178,7 +178,7 @@ impl Engine {
         address_for(self.routes[0].channel.medium(), debtor, self.region)
     }
 
-    /// Evaluates one debtor against the rules.
+    /// Evaluates one debtor against the rules, with every address read and checked.
     pub fn evaluate<'a>(
         &self,
         debtor: &'a Debtor,
@@ -186,14 +186,31 @@ impl Engine {
         flags: &HashMap<String, Vec<ContactState>>,
         at: Instant,
     ) -> Evaluation<'a> {
+        self.evaluate_with(debtor, history, flags, at, Addresses::Always)
+    }
+
+    fn evaluate_with<'a>(
+        &self,
+        debtor: &'a Debtor,
+        history: Option<&History>,
+        flags: &HashMap<String, Vec<ContactState>>,
+        at: Instant,
+        addresses: Addresses,
+    ) -> Evaluation<'a> {
         let rules = &self.config.rules;
         let overdue: Vec<&DebtItem> = debtor.overdue_items(at.today, rules.grace_days).collect();
         let overdue_minor = overdue.iter().map(|i| i.remaining_minor()).sum();
+        let scale = 10_i64.pow(crate::money::exponent(debtor.currency));
+        let min_minor = i64::try_from(rules.min_amount)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(scale);
+        // Nothing to remind: the decision does not depend on the addresses.
+        let skip_addresses = addresses == Addresses::WhenOwed && (overdue_minor <= 0 || overdue_minor < min_minor);
         let mut history = history.cloned().unwrap_or_default();
         let mut routes = Vec::new();
         let mut primary = None;
         let (mut opted_out, mut invalid) = (false, false);
-        for (index, named) in self.routes.iter().enumerate() {
+        for (index, named) in self.routes.iter().enumerate().filter(|_| !skip_addresses) {
             let address = address_for(named.channel.medium(), debtor, self.region);
             if index == 0 {
                 primary = Some(address.clone());
@@ -214,16 +231,14 @@ impl Engine {
         history.invalid_contact = routes.is_empty() && invalid;
         let address = match routes.first() {
             Some(route) => Ok(route.address.clone()),
+            None if skip_addresses => Err("not read: nothing to remind".into()),
             None => primary
                 .unwrap_or_else(|| Err("no channel".into()))
                 .and(Err("address flagged".into())),
         };
-        let scale = 10_i64.pow(crate::money::exponent(debtor.currency));
         let balance = Balance {
             overdue_minor,
-            min_minor: i64::try_from(rules.min_amount)
-                .unwrap_or(i64::MAX)
-                .saturating_mul(scale),
+            min_minor,
             has_address: !routes.is_empty(),
         };
         let decision = rules::decide(balance, &history, rules, at.now, at.local_time);
@@ -279,6 +294,16 @@ impl Engine {
             Ok(None)
         }
     }
+}
+
+/// Which addresses an evaluation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addresses {
+    /// Every route's, whatever the balance (`status` shows them).
+    Always,
+    /// Only when the balance may lead to a reminder (a check: normalising a phone number
+    /// is a good part of deciding for a client).
+    WhenOwed,
 }
 
 /// The normalised address of `debtor` for `medium`, or why there is none.
