@@ -51,11 +51,7 @@ pub struct SegmentInfo {
 
 /// Septets `c` takes in GSM-7, or `None` if it is not in GSM-7.
 pub fn gsm_septets(c: char) -> Option<u32> {
-    let septets = match SEPTETS.low.get(c as usize) {
-        Some(&n) => n,
-        None => SEPTETS.high.iter().find(|(h, _)| *h == c).map_or(0, |(_, n)| *n),
-    };
-    (septets > 0).then_some(u32::from(septets))
+    SEPTETS.of(c)
 }
 
 /// The septets of every character (0: not in GSM-7), built once from the tables above: a
@@ -64,6 +60,16 @@ pub fn gsm_septets(c: char) -> Option<u32> {
 struct Septets {
     low: [u8; 0x400],
     high: Vec<(char, u8)>,
+}
+
+impl Septets {
+    fn of(&self, c: char) -> Option<u32> {
+        let septets = match self.low.get(c as usize) {
+            Some(&n) => n,
+            None => self.high.iter().find(|(h, _)| *h == c).map_or(0, |(_, n)| *n),
+        };
+        (septets > 0).then_some(u32::from(septets))
+    }
 }
 
 static SEPTETS: std::sync::LazyLock<Septets> = std::sync::LazyLock::new(|| {
@@ -83,33 +89,35 @@ static SEPTETS: std::sync::LazyLock<Septets> = std::sync::LazyLock::new(|| {
 
 /// Whether every character of `text` is in GSM-7.
 pub fn is_gsm7(text: &str) -> bool {
-    text.chars().all(|c| gsm_septets(c).is_some())
+    let septets = &*SEPTETS;
+    text.chars().all(|c| septets.of(c).is_some())
 }
 
-/// The encoding, units and segments of `text`, in one pass: both encodings are counted
-/// until the first character outside GSM-7.
+/// The encoding, units and segments of `text`: a GSM-7 text is read once; at the first
+/// character outside GSM-7, the text's UTF-16 units are counted from the start.
 pub fn analyze(text: &str) -> SegmentInfo {
+    let septets = &*SEPTETS;
     let mut gsm = Parts::new(160, 153);
-    let mut ucs = Parts::new(70, 67);
-    let mut first_non_gsm = None;
     for (i, c) in text.chars().enumerate() {
-        ucs.add(c.len_utf16() as u32);
-        if first_non_gsm.is_none() {
-            match gsm_septets(c) {
-                Some(n) => gsm.add(n),
-                None => first_non_gsm = Some((i, c)),
+        let Some(n) = septets.of(c) else {
+            let mut ucs = Parts::new(70, 67);
+            for c in text.chars() {
+                ucs.add(c.len_utf16() as u32);
             }
-        }
+            return SegmentInfo {
+                encoding: Encoding::Ucs2,
+                segments: ucs.segments(),
+                units: ucs.units,
+                first_non_gsm: Some((i, c)),
+            };
+        };
+        gsm.add(n);
     }
-    let (encoding, parts) = match first_non_gsm {
-        None => (Encoding::Gsm7, gsm),
-        Some(_) => (Encoding::Ucs2, ucs),
-    };
     SegmentInfo {
-        encoding,
-        segments: parts.segments(),
-        units: parts.units,
-        first_non_gsm,
+        encoding: Encoding::Gsm7,
+        segments: gsm.segments(),
+        units: gsm.units,
+        first_non_gsm: None,
     }
 }
 
@@ -158,8 +166,9 @@ pub fn transliterate(text: &str) -> String {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
+    let septets = &*SEPTETS;
     for c in text.chars() {
-        if gsm_septets(c).is_some() {
+        if septets.of(c).is_some() {
             out.push(c);
         } else {
             out.push_str(replacement(c));
