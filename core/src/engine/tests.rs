@@ -325,7 +325,8 @@ async fn a_stop_lets_the_send_in_flight_finish_and_hands_the_other_claims_to_the
 #[tokio::test]
 async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_order() {
     let channel = Arc::new(Scripted {
-        slow: std::time::Duration::from_millis(300),
+        // Long enough that the other five are sent meanwhile, even on a busy machine.
+        slow: std::time::Duration::from_secs(1),
         in_flight: 2,
         slow_for: vec!["C1"],
         ..Scripted::default()
