@@ -100,11 +100,16 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn setup(channel: Arc<Scripted>) -> (tempfile::TempDir, Engine, Ledger) {
+    setup_with(channel, vec![item("C1", "F-1", "2025-11-20", 2500, 0)]).await
+}
+
+/// An engine sending `items` through `channel` (as `sms`), with a fresh ledger.
+async fn setup_with(channel: Arc<Scripted>, items: Vec<crate::DebtItem>) -> (tempfile::TempDir, Engine, Ledger) {
     let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
     let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
     let mut channels = Channels::new();
     channels.insert("sms".into(), channel);
-    let book = Book(vec![item("C1", "F-1", "2025-11-20", 2500, 0)]);
+    let book = Book(items);
     let engine = Engine::new(config, Box::new(book), channels).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
@@ -204,17 +209,11 @@ async fn transient_failures_are_retried_then_left_for_the_next_check() {
 async fn a_channel_down_stops_sending_for_the_check() {
     let channel = Arc::new(Scripted::default());
     channel.sends.lock().unwrap().push(Err(SendErrorKind::ChannelDown));
-    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
-    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
-    let mut channels = Channels::new();
-    channels.insert("sms".into(), channel.clone() as Arc<dyn Channel>);
-    let book = Book(vec![
+    let book = vec![
         item("C1", "F-1", "2025-11-20", 1, 0),
         item("C2", "F-2", "2025-11-20", 1, 0),
-    ]);
-    let engine = Engine::new(config, Box::new(book), channels).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+    ];
+    let (_dir, engine, ledger) = setup_with(channel.clone(), book).await;
     assert_eq!(
         tick(&engine, &ledger, "2025-12-01T00:00:00Z").await,
         ["failed", "skipped"]
@@ -331,18 +330,10 @@ async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_
         slow_for: vec!["C1"],
         ..Scripted::default()
     });
-    let text = "[rules]\nquiet_hours = \"off\"\n[source]\nkind = \"book\"\n[channels.sms]\nkind = \"scripted\"\n";
-    let config = Config::parse(text, Path::new("rappel.toml"), &|_| None).unwrap();
-    let mut channels = Channels::new();
-    channels.insert("sms".into(), channel.clone() as Arc<dyn Channel>);
-    let book = Book(
-        (1..=6)
-            .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
-            .collect(),
-    );
-    let engine = Engine::new(config, Box::new(book), channels).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open_sqlite(&dir.path().join("l.db")).await.unwrap();
+    let book = (1..=6)
+        .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
+        .collect();
+    let (_dir, engine, ledger) = setup_with(channel.clone(), book).await;
 
     let mut reports = Vec::new();
     engine

@@ -516,15 +516,16 @@ mod tests {
         assert!(html.contains("Facture &lt;script&gt;"), "{html}");
     }
 
+    /// Writes `dir`'s French SMS reminder template.
+    fn write_sms_reminder(dir: &Path, text: &str) {
+        std::fs::create_dir_all(dir.join("fr/sms")).unwrap();
+        std::fs::write(dir.join("fr/sms/reminder.hbs"), text).unwrap();
+    }
+
     #[test]
     fn a_templates_folder_overrides_builtins_and_strict_mode_catches_typos() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("fr/sms")).unwrap();
-        std::fs::write(
-            dir.path().join("fr/sms/reminder.hbs"),
-            "Salut {{name}}, total {{money total_minor currency}}",
-        )
-        .unwrap();
+        write_sms_reminder(dir.path(), "Salut {{name}}, total {{money total_minor currency}}");
         let r = Renderer::new("fr", Some(dir.path())).unwrap();
         let body = r
             .render_reminder(Medium::Sms, &data(vec![item("1", "A", "2025-11-01", 1500, 0)]))
@@ -532,14 +533,14 @@ mod tests {
             .body;
         assert_eq!(body, "Salut Client 1, total 1 500 XOF");
 
-        std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{nom}}").unwrap();
+        write_sms_reminder(dir.path(), "Salut {{nom}}");
         let r = Renderer::new("fr", Some(dir.path())).unwrap();
         let err = r
             .render_reminder(Medium::Sms, &data(vec![item("1", "A", "2025-11-01", 1, 0)]))
             .unwrap_err();
         assert!(err.to_string().contains("fr/sms/reminder"), "{err}");
 
-        std::fs::write(dir.path().join("fr/sms/reminder.hbs"), "Salut {{#if name}}").unwrap();
+        write_sms_reminder(dir.path(), "Salut {{#if name}}");
         let err = Renderer::new("fr", Some(dir.path())).unwrap_err();
         assert!(err.to_string().contains("reminder.hbs"), "{err}");
     }
@@ -547,13 +548,11 @@ mod tests {
     #[test]
     fn templates_see_every_item_and_the_items_of_each_kind() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("fr/sms")).unwrap();
-        std::fs::write(
-            dir.path().join("fr/sms/reminder.hbs"),
+        write_sms_reminder(
+            dir.path(),
             "{{#each items}}{{reference}} {{/each}}| {{#each invoices}}{{reference}} {{/each}}| \
              {{#each manual_debts}}{{reference}} {{days_overdue}}d {{/each}}| {{item_count}} {{max_days_overdue}}",
-        )
-        .unwrap();
+        );
         let r = Renderer::new("fr", Some(dir.path())).unwrap();
         let mut manual = item("1", "M-9", "2025-11-20", 500, 0);
         manual.kind = ItemKind::Manual;
