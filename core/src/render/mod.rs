@@ -4,11 +4,13 @@
 
 mod builtin;
 mod helpers;
+mod reads;
 
 use crate::channel::Medium;
 use crate::debt::{DebtItem, Debtor, ItemKind};
 use chrono::NaiveDate;
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
+use reads::Reads;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -96,19 +98,42 @@ pub struct ReminderData {
 
 impl Serialize for ReminderData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        View {
+            data: self,
+            reads: Reads::ALL,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The data as the templates see it: without the lists none of them reads.
+struct View<'a> {
+    data: &'a ReminderData,
+    reads: Reads,
+}
+
+impl Serialize for View<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
+        let (d, reads) = (self.data, self.reads);
         let mut data = serializer.serialize_struct("ReminderData", 11)?;
-        data.serialize_field("name", &self.name)?;
-        data.serialize_field("debtor_id", &self.debtor_id)?;
-        data.serialize_field("total_minor", &self.total_minor)?;
-        data.serialize_field("currency", &self.currency)?;
-        data.serialize_field("invoices", &OfKind(&self.items, ItemKind::Invoice))?;
-        data.serialize_field("manual_debts", &OfKind(&self.items, ItemKind::Manual))?;
-        data.serialize_field("items", &self.items)?;
-        data.serialize_field("item_count", &self.item_count)?;
-        data.serialize_field("max_days_overdue", &self.max_days_overdue)?;
-        data.serialize_field("reminder_number", &self.reminder_number)?;
-        data.serialize_field("locale", &self.locale)?;
+        data.serialize_field("name", &d.name)?;
+        data.serialize_field("debtor_id", &d.debtor_id)?;
+        data.serialize_field("total_minor", &d.total_minor)?;
+        data.serialize_field("currency", &d.currency)?;
+        if reads.invoices {
+            data.serialize_field("invoices", &OfKind(&d.items, ItemKind::Invoice))?;
+        }
+        if reads.manual_debts {
+            data.serialize_field("manual_debts", &OfKind(&d.items, ItemKind::Manual))?;
+        }
+        if reads.items {
+            data.serialize_field("items", &d.items)?;
+        }
+        data.serialize_field("item_count", &d.item_count)?;
+        data.serialize_field("max_days_overdue", &d.max_days_overdue)?;
+        data.serialize_field("reminder_number", &d.reminder_number)?;
+        data.serialize_field("locale", &d.locale)?;
         data.end()
     }
 }
@@ -173,6 +198,8 @@ pub struct Renderer {
     locale: String,
     /// Each template's source and where it came from, for checks on the text itself.
     sources: std::collections::HashMap<String, (String, String)>,
+    /// The lists any template may read; the others are left out of the data.
+    reads: Reads,
 }
 
 fn registry(locale: &str, escape: bool) -> Handlebars<'static> {
@@ -214,6 +241,7 @@ impl Renderer {
             html: registry(locale, true),
             locale: locale.to_string(),
             sources: Default::default(),
+            reads: Reads::ALL,
         };
         for (name, source) in builtin::TEMPLATES {
             renderer.register(name, source, name)?;
@@ -221,6 +249,8 @@ impl Renderer {
         if let Some(dir) = dir {
             renderer.register_dir(dir, dir)?;
         }
+        let templates = renderer.hbs.get_templates().values();
+        renderer.reads = Reads::of(templates.chain(renderer.html.get_templates().values()));
         Ok(renderer)
     }
 
@@ -327,7 +357,13 @@ impl Renderer {
     pub fn render_message(&self, medium: Medium, template: &str, data: &ReminderData) -> Result<Rendered, RenderError> {
         let base = format!("{}/{}", self.locale, medium.as_str());
         let name = format!("{base}/{template}");
-        let body = self.render(&name, data)?;
+        // The data is turned into JSON once, for the body, the subject and the HTML part.
+        let context = Context::wraps(View {
+            data,
+            reads: self.reads,
+        })
+        .map_err(|e| failed(&name, e))?;
+        let body = render_with(&self.hbs, &name, &context)?;
         let (mut subject, mut html) = (None, None);
         if medium == Medium::Email {
             let pick = |suffix: &str, has: &dyn Fn(&str) -> bool| {
@@ -339,10 +375,11 @@ impl Renderer {
                 .find(|n| has(n))
             };
             if let Some(n) = pick("subject", &|n| self.hbs.has_template(n)) {
-                subject = Some(self.render(&n, data)?.lines().next().unwrap_or_default().to_string());
+                let text = render_with(&self.hbs, &n, &context)?;
+                subject = Some(text.lines().next().unwrap_or_default().to_string());
             }
             if let Some(n) = pick("html", &|n| self.html.has_template(n)) {
-                html = Some(render_with(&self.html, &n, data)?);
+                html = Some(render_with(&self.html, &n, &context)?);
             }
         }
         Ok(Rendered {
@@ -352,19 +389,19 @@ impl Renderer {
             html,
         })
     }
-
-    fn render(&self, name: &str, data: &ReminderData) -> Result<String, RenderError> {
-        render_with(&self.hbs, name, data)
-    }
 }
 
-fn render_with(hbs: &Handlebars<'static>, name: &str, data: &ReminderData) -> Result<String, RenderError> {
-    hbs.render(name, data)
+fn render_with(hbs: &Handlebars<'static>, name: &str, context: &Context) -> Result<String, RenderError> {
+    hbs.render_with_context(name, context)
         .map(|s| s.trim_end().to_string())
-        .map_err(|e| RenderError {
-            name: name.to_string(),
-            source: Box::new(e),
-        })
+        .map_err(|e| failed(name, e))
+}
+
+fn failed(name: &str, e: handlebars::RenderError) -> RenderError {
+    RenderError {
+        name: name.to_string(),
+        source: Box::new(e),
+    }
 }
 
 /// SHA-256 of a body, hex: what the ledger keeps instead of the text.
