@@ -121,6 +121,23 @@ mod tests {
     }
 
     #[test]
+    fn punctuation_and_plus_signs_beyond_ascii() {
+        // Copied from a word processor or a phone's contacts: no-break spaces, non-breaking
+        // hyphens, a full-width plus, brackets, dots and slashes.
+        for raw in [
+            "+221\u{00A0}77\u{00A0}123\u{00A0}45\u{00A0}67",
+            "77\u{2011}123\u{2011}45\u{2011}67",
+            "\u{FF0B}221 77 123 45 67",
+            "(+221) 77.123.45.67",
+            "77/123-45-67",
+            "77\u{3000}123\u{3000}45\u{3000}67",
+        ] {
+            assert_eq!(normalize_e164(raw, sn()).as_deref(), Ok("+221771234567"), "{raw:?}");
+        }
+        assert!(normalize_e164("sept sept", sn()).is_err());
+    }
+
+    #[test]
     fn a_normalised_number_normalises_to_itself() {
         // Found by fuzzing: read from GB this gave +252174567, which from the US was invalid.
         let gb = DefaultRegion::from_calling_code("+44").unwrap();
