@@ -33,7 +33,25 @@ pub fn exponent(currency: Currency) -> u32 {
 
 /// Parses an ISO 4217 code such as `XOF` (case-insensitive, surrounding spaces ignored).
 pub fn parse_currency(code: &str) -> Option<Currency> {
-    Currency::from_code(&code.trim().to_ascii_uppercase())
+    let code = code.trim();
+    let [a, b, c] = *code.as_bytes() else {
+        return Currency::from_code(&code.to_ascii_uppercase());
+    };
+    // `from_code` compares the code with every ISO code in turn, and a check reads one for
+    // each item and each amount it writes: the last code read on this thread is remembered,
+    // since a book is nearly always in one currency.
+    thread_local! {
+        static LAST: std::cell::Cell<Option<([u8; 3], Currency)>> = const { std::cell::Cell::new(None) };
+    }
+    let key = [a, b, c].map(|b| b.to_ascii_uppercase());
+    if let Some((last, currency)) = LAST.get()
+        && last == key
+    {
+        return Some(currency);
+    }
+    let currency = Currency::from_code(std::str::from_utf8(&key).ok()?)?;
+    LAST.set(Some((key, currency)));
+    Some(currency)
 }
 
 /// Formats minor units for `locale`: `fr` groups thousands with an ASCII space and uses a
@@ -213,6 +231,27 @@ mod tests {
         assert_eq!(format_minor(123_450, EUR, "fr"), "1 234,50 EUR");
         assert_eq!(format_minor(123_405, EUR, "en"), "1,234.05 EUR");
         assert_eq!(format_minor(-2_500, XOF, "fr"), "-2 500 XOF");
+    }
+
+    #[test]
+    fn currency_codes_in_any_case_one_after_another() {
+        // The last code read is remembered: a different one right after must not be taken for it.
+        for (code, want) in [
+            ("XOF", Some(XOF)),
+            (" xof ", Some(XOF)),
+            ("EUR", Some(Currency::EUR)),
+            ("Xof", Some(XOF)),
+            ("eur", Some(Currency::EUR)),
+            ("XOX", None),
+            ("XOF", Some(XOF)),
+            ("XO", None),
+            ("XOFF", None),
+            ("€", None),
+            ("", None),
+            ("usd", Some(Currency::USD)),
+        ] {
+            assert_eq!(parse_currency(code), want, "{code:?}");
+        }
     }
 
     #[test]
