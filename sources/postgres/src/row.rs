@@ -23,7 +23,7 @@ struct Cells<'a> {
     errors: Vec<String>,
 }
 
-impl Cells<'_> {
+impl<'a> Cells<'a> {
     /// The column's value; `Null` when the query does not return the column.
     fn get(&mut self, column: Column) -> Option<Value> {
         let (index, class) = self.parser.layout.get(column)?;
@@ -41,22 +41,23 @@ impl Cells<'_> {
         }
     }
 
-    /// The column's name in the query, for messages.
-    fn label(&self, column: Column) -> &str {
+    /// The column's name in the query, for messages (borrowed from the parser, not the cells,
+    /// so that it is taken only when a message is written).
+    fn label(&self, column: Column) -> &'a str {
         self.parser.names.get(column)
     }
 
     /// Trimmed, non-empty text (numbers as written); `None` for `NULL` or empty.
     fn text(&mut self, column: Column) -> Option<String> {
         match self.get(column)? {
-            Value::Text(t) | Value::Number(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            Value::Text(t) | Value::Number(t) if !t.trim().is_empty() => Some(trimmed(t)),
             Value::Date(d) => Some(d.to_string()),
             _ => None,
         }
     }
 
     fn require(&mut self, column: Column) -> Option<String> {
-        let label = self.label(column).to_string();
+        let label = self.label(column);
         match self.get(column) {
             Some(Value::Null) => {
                 self.errors.push(format!("{label} is NULL"));
@@ -66,10 +67,19 @@ impl Cells<'_> {
                 self.errors.push(format!("{label} is empty"));
                 None
             }
-            Some(Value::Text(t) | Value::Number(t)) => Some(t.trim().to_string()),
+            Some(Value::Text(t) | Value::Number(t)) => Some(trimmed(t)),
             Some(Value::Date(d)) => Some(d.to_string()),
             None => None,
         }
+    }
+}
+
+/// `text` without its surrounding spaces, reusing its buffer when it has none (most values).
+fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_string()
     }
 }
 
@@ -88,7 +98,7 @@ impl RowParser<'_> {
         let kind = cells.require(Column::Kind).and_then(|text| {
             let kind = ItemKind::parse(&text);
             if kind.is_none() {
-                let label = cells.label(Column::Kind).to_string();
+                let label = cells.label(Column::Kind);
                 cells
                     .errors
                     .push(format!("{label} {text:?} is not \"invoice\" or \"manual\""));
@@ -133,7 +143,7 @@ impl RowParser<'_> {
     }
 
     fn due_date(&self, cells: &mut Cells<'_>) -> Option<chrono::NaiveDate> {
-        let label = cells.label(Column::DueDate).to_string();
+        let label = cells.label(Column::DueDate);
         match cells.get(Column::DueDate)? {
             Value::Date(date) => Some(date),
             Value::Null => {
@@ -159,7 +169,7 @@ impl RowParser<'_> {
         };
         let currency = parse_currency(&text);
         if currency.is_none() {
-            let label = cells.label(Column::Currency).to_string();
+            let label = cells.label(Column::Currency);
             cells.errors.push(format!(
                 "{label} {text:?} is not an ISO 4217 currency code such as \"XOF\""
             ));
@@ -170,7 +180,7 @@ impl RowParser<'_> {
 
 /// Reads an amount column; `if_null` is the value of a `NULL` (`None`: an error).
 fn amount(cells: &mut Cells<'_>, column: Column, currency: Currency, if_null: Option<i64>) -> Option<i64> {
-    let label = cells.label(column).to_string();
+    let label = cells.label(column);
     let result = match cells.get(column) {
         None if cells.parser.layout.get(column).is_none() => return if_null,
         None => return None,
