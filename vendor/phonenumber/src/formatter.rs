@@ -108,6 +108,11 @@ impl<'n, 'd, 'f> fmt::Display for Formatter<'n, 'd, 'f> {
             .ok_or(fmt::Error)?;
 
         let national = self.number.national().to_string();
+        // rappel's change: E.164 is written without a format, so none is looked for (it
+        // matched the number against the country's formats' expressions for nothing).
+        if self.mode == Mode::E164 {
+            return write!(f, "+{}{}", self.number.country().code(), national);
+        }
         let formatter = self.format.or_else(|| {
             formatter(
                 &national,
