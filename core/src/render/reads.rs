@@ -5,9 +5,10 @@
 //!
 //! The walk is conservative: a list counts as read when its name appears anywhere in an
 //! expression of any template, partials included: in a path, a helper's name, parameters or
-//! hash, a partial's parameters, or as a whole string literal (the key of `lookup`). An
-//! element this walker does not know counts as reading everything. Only literal text and
-//! comments are skipped, which Handlebars never evaluates.
+//! hash, a partial's parameters, or as a whole string literal (the key of `lookup`). A path
+//! to a whole context (`this`, `../`, `@root`), which `each` could list, and an element this
+//! walker does not know count as reading everything. Only literal text and comments are
+//! skipped, which Handlebars never evaluates.
 
 use handlebars::template::{DecoratorTemplate, HelperTemplate, Parameter, TemplateElement};
 use handlebars::{Path, Template};
@@ -79,14 +80,23 @@ fn decorator_names(d: &DecoratorTemplate, name: &str) -> bool {
 
 fn parameter_names(parameter: &Parameter, name: &str) -> bool {
     match parameter {
-        Parameter::Name(n) => n.contains(name),
-        Parameter::Path(Path::Relative((_, raw)) | Path::Local((_, _, raw))) => raw.contains(name),
+        Parameter::Name(n) => n.contains(name) || whole_context(n),
+        Parameter::Path(Path::Relative((_, raw)) | Path::Local((_, _, raw))) => {
+            raw.contains(name) || whole_context(raw)
+        }
         // A literal is a key only where a helper looks it up (`lookup this "items"`): as a
         // whole string, never inside a sentence (`plural n "overdue item" "overdue items"`).
         Parameter::Literal(value) => literal_is(value, name),
         Parameter::Subexpression(s) => element_names(s.as_element(), name),
         _ => true,
     }
+}
+
+/// Whether `path` names a whole context (`this`, `./this`, `../`, `@root`) rather than one of its
+/// fields: `{{#each this}}` at the top would list every field, so it counts as reading all.
+fn whole_context(path: &str) -> bool {
+    path.split(['/', '.'])
+        .all(|segment| matches!(segment, "" | "this" | ".." | "@root"))
 }
 
 /// Whether `value` is, or holds, the string `name`.
@@ -122,6 +132,10 @@ mod tests {
             "{{#each invoices}}{{#each ../items}}x{{/each}}{{/each}}",
             "{{#if invoices}}{{else}}{{#each items}}x{{/each}}{{/if}}",
             "{{> (lookup this \"items\")}}",
+            "{{#each this}}{{@key}}{{/each}}",
+            "{{#each ./this}}{{@key}}{{/each}}",
+            "{{#with @root}}{{#each this}}x{{/each}}{{/with}}",
+            "{{#each invoices}}{{#each ../this}}x{{/each}}{{/each}}",
         ] {
             assert!(reads(source).items, "{source}");
         }
