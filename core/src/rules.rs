@@ -129,6 +129,20 @@ pub struct Balance {
     pub has_address: bool,
 }
 
+impl Balance {
+    /// Why nothing is reminded whatever the history and the addresses: nothing overdue, or
+    /// less than `min_amount`.
+    pub fn skip_reason(&self) -> Option<SkipReason> {
+        if self.overdue_minor <= 0 {
+            Some(SkipReason::NotOverdue)
+        } else if self.overdue_minor < self.min_minor {
+            Some(SkipReason::BelowMinimum)
+        } else {
+            None
+        }
+    }
+}
+
 /// Decides for one debtor. `local_time` is the check's instant in the configured zone.
 pub fn decide(
     balance: Balance,
@@ -141,14 +155,15 @@ pub fn decide(
         reason,
         close_cycle: None,
     };
-    if balance.overdue_minor <= 0 {
-        return Decision::Skip {
-            reason: SkipReason::NotOverdue,
-            close_cycle: history.open_cycle.as_ref().map(|c| c.number),
-        };
-    }
-    if balance.overdue_minor < balance.min_minor {
-        return skip(SkipReason::BelowMinimum);
+    match balance.skip_reason() {
+        Some(SkipReason::NotOverdue) => {
+            return Decision::Skip {
+                reason: SkipReason::NotOverdue,
+                close_cycle: history.open_cycle.as_ref().map(|c| c.number),
+            };
+        }
+        Some(reason) => return skip(reason),
+        None => {}
     }
     if history.opted_out {
         return skip(SkipReason::OptedOut);

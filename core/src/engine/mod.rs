@@ -201,11 +201,15 @@ impl Engine {
         let overdue: Vec<&DebtItem> = debtor.overdue_items(at.today, rules.grace_days).collect();
         let overdue_minor = overdue.iter().map(|i| i.remaining_minor()).sum();
         let scale = 10_i64.pow(crate::money::exponent(debtor.currency));
-        let min_minor = i64::try_from(rules.min_amount)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(scale);
+        let owed = Balance {
+            overdue_minor,
+            min_minor: i64::try_from(rules.min_amount)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(scale),
+            has_address: false,
+        };
         // Nothing to remind: the decision does not depend on the addresses.
-        let skip_addresses = addresses == Addresses::WhenOwed && (overdue_minor <= 0 || overdue_minor < min_minor);
+        let skip_addresses = addresses == Addresses::WhenOwed && owed.skip_reason().is_some();
         let mut history = history.cloned().unwrap_or_default();
         let mut routes = Vec::new();
         let mut primary = None;
@@ -237,9 +241,8 @@ impl Engine {
                 .and(Err("address flagged".into())),
         };
         let balance = Balance {
-            overdue_minor,
-            min_minor,
             has_address: !routes.is_empty(),
+            ..owed
         };
         let decision = rules::decide(balance, &history, rules, at.now, at.local_time);
         Evaluation {
