@@ -3,8 +3,9 @@
 
 use crate::errors::TwilioError;
 use crate::settings::Auth;
+use base64::Engine as _;
 use chrono::NaiveDate;
-use reqwest::header::RETRY_AFTER;
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
@@ -144,7 +145,8 @@ impl<'de> Visitor<'de> for TextVisitor {
 pub(crate) struct Client {
     http: reqwest::Client,
     messages_url: reqwest::Url,
-    auth: Auth,
+    /// `Basic …`, encoded once (not per request), marked sensitive: never shown in logs.
+    authorization: HeaderValue,
 }
 
 impl Client {
@@ -160,10 +162,15 @@ impl Client {
             .user_agent(concat!("rappel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        let credentials = format!("{}:{}", auth.user, auth.secret.expose());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        let mut authorization = HeaderValue::try_from(format!("Basic {encoded}"))
+            .map_err(|_| "the credentials cannot be sent in a header".to_string())?;
+        authorization.set_sensitive(true);
         Ok(Self {
             http,
             messages_url,
-            auth,
+            authorization,
         })
     }
 
@@ -172,7 +179,7 @@ impl Client {
         let request = self
             .http
             .post(self.messages_url.clone())
-            .basic_auth(&self.auth.user, Some(self.auth.secret.expose()))
+            .header(AUTHORIZATION, self.authorization.clone())
             .form(form);
         let answer = read(request).await?;
         // A 2xx answer that is a bare string or number cannot tell what happened.
@@ -194,7 +201,7 @@ impl Client {
         let mut request = self.http.get(url);
         let mut found = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page = read(request.basic_auth(&self.auth.user, Some(self.auth.secret.expose()))).await?;
+            let page = read(request.header(AUTHORIZATION, self.authorization.clone())).await?;
             let page: Value = serde_json::from_slice(&page).map_err(TwilioError::BadAnswer)?;
             if let Some(Value::Array(messages)) = page.get("messages") {
                 found.extend(messages.iter().map(ApiMessage::from_json));
@@ -294,6 +301,27 @@ mod tests {
         assert_eq!(m.price.as_deref(), Some("1.5"));
         assert!(serde_json::from_slice::<Wire>(b"\"queued\"").is_err());
         assert!(serde_json::from_slice::<Wire>(b"{").is_err());
+    }
+
+    #[test]
+    fn encodes_basic_auth_once_and_never_shows_it() {
+        let auth = Auth {
+            user: "AC0123".into(),
+            secret: rappel_core::secret::Secret::new("s3cr3t-token"),
+            api_key: false,
+        };
+        let client = Client::new("http://127.0.0.1:9", "AC0123", auth, Duration::from_secs(1)).unwrap();
+        // RFC 7617: "Basic " and base64 of "user:password".
+        assert_eq!(
+            client.authorization.to_str().unwrap(),
+            "Basic QUMwMTIzOnMzY3IzdC10b2tlbg=="
+        );
+        assert!(client.authorization.is_sensitive());
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("QUMwMTIzOnMzY3IzdC10b2tlbg"),
+            "{shown}"
+        );
     }
 
     #[test]
