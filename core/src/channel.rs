@@ -183,6 +183,12 @@ pub trait Channel: Send + Sync {
         1
     }
 
+    /// Whether [`Message::vars`] is read (a provider-side template): when not, the
+    /// dispatcher leaves it empty instead of formatting the values for every message.
+    fn uses_vars(&self) -> bool {
+        false
+    }
+
     /// Hands one message over. Must not retry by itself: the dispatcher decides.
     async fn send(&self, message: &Message) -> Result<Delivery, SendError>;
 

@@ -199,6 +199,13 @@ impl Channel for TwilioChannel {
         self.settings.max_in_flight
     }
 
+    fn uses_vars(&self) -> bool {
+        self.settings
+            .content
+            .as_ref()
+            .is_some_and(|c| c.variables.iter().any(|(_, field)| matches!(field, Field::Var(_))))
+    }
+
     async fn send(&self, message: &Message) -> Result<Delivery, SendError> {
         self.wait_turn().await;
         let form = self.form(message);

@@ -429,7 +429,6 @@ impl<'a> Tally<'a> {
                             verify,
                             estimated_cost_micros,
                             html,
-                            vars: vars_of(&data),
                         },
                         route: routes[0].channel,
                         fallbacks: routes[1..].to_vec(),

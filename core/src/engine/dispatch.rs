@@ -47,8 +47,6 @@ pub(crate) struct Due {
     pub estimated_cost_micros: Option<i64>,
     /// The HTML body, for email.
     pub html: Option<String>,
-    /// The reminder's values for provider-side templates.
-    pub vars: BTreeMap<String, String>,
 }
 
 /// A due reminder with what it needs to fall back to other channels.
@@ -356,7 +354,12 @@ async fn send_job(
             subject: report.subject.clone(),
             body: report.body.clone(),
             html: due.html,
-            vars: due.vars,
+            // Only provider-side templates read them (from the data the job keeps).
+            vars: if channel.uses_vars() {
+                super::check::vars_of(&data)
+            } else {
+                BTreeMap::new()
+            },
         };
         if due.verify {
             match channel.find_sent(&message, previous_attempt).await {
@@ -443,7 +446,6 @@ async fn send_job(
             verify: false,
             estimated_cost_micros,
             html,
-            vars: super::check::vars_of(&data),
         };
         route = next.channel;
     }
