@@ -311,24 +311,6 @@ impl Engine {
     }
 }
 
-/// The reminder's values for channels that fill their own templates.
-pub(super) fn vars_of(data: &ReminderData) -> std::collections::BTreeMap<String, String> {
-    let total = crate::money::parse_currency(&data.currency)
-        .map(|c| crate::money::format_minor(data.total_minor, c, &data.locale))
-        .unwrap_or_else(|| format!("{} {}", data.total_minor, data.currency));
-    let oldest = data.items.iter().map(|i| i.due_date.clone()).min().unwrap_or_default();
-    [
-        ("name", data.name.clone()),
-        ("total", total),
-        ("item_count", data.item_count.to_string()),
-        ("reminder_number", data.reminder_number.to_string()),
-        ("oldest_due_date", oldest),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 /// Debtors decided and rendered in parallel at a time: enough to keep both cores busy, few
 /// enough that a big book's messages are never all held at once.
 const PLAN_CHUNK: usize = 4096;

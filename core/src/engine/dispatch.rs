@@ -57,7 +57,8 @@ pub(crate) struct Job {
     pub route: usize,
     /// The channels to try next, in order, on a permanent failure.
     pub fallbacks: Vec<Route>,
-    /// What every channel's message is rendered from.
+    /// What every channel's message is rendered from, and the template values (`vars`) of a
+    /// channel that reads them.
     pub data: ReminderData,
 }
 
@@ -356,7 +357,7 @@ async fn send_job(
             html: due.html,
             // Only provider-side templates read them (from the data the job keeps).
             vars: if channel.uses_vars() {
-                super::check::vars_of(&data)
+                vars_of(&data)
             } else {
                 BTreeMap::new()
             },
@@ -449,6 +450,24 @@ async fn send_job(
         };
         route = next.channel;
     }
+}
+
+/// The reminder's values for channels that fill their own templates.
+fn vars_of(data: &ReminderData) -> BTreeMap<String, String> {
+    let total = crate::money::parse_currency(&data.currency)
+        .map(|c| crate::money::format_minor(data.total_minor, c, &data.locale))
+        .unwrap_or_else(|| format!("{} {}", data.total_minor, data.currency));
+    let oldest = data.items.iter().map(|i| i.due_date.clone()).min().unwrap_or_default();
+    [
+        ("name", data.name.clone()),
+        ("total", total),
+        ("item_count", data.item_count.to_string()),
+        ("reminder_number", data.reminder_number.to_string()),
+        ("oldest_due_date", oldest),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// The metrics of one reported outcome.
