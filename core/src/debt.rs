@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use iso_currency::Currency;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
 /// An invoice or a hand-recorded debt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,12 +76,44 @@ impl DebtItem {
 /// Debt items in the order they were read, held in chunks of a fixed size: growing never
 /// copies what was already read (a doubling `Vec` holds a million items twice for a moment),
 /// and consuming them (`into_iter`, as grouping does) frees each chunk once it has been left.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Each item's client is numbered as it arrives (grouping's first step), while the source is
+/// still reading the next ones.
+#[derive(Debug, Clone, Default)]
 pub struct DebtItems {
     /// Every chunk but the last is full.
     chunks: Vec<Vec<DebtItem>>,
     len: usize,
+    clients: Clients,
 }
+
+/// The clients of [`DebtItems`], numbered from 0 in the order of their first item.
+#[derive(Clone, Default)]
+struct Clients {
+    /// Client numbers, found by the hash of the client's id (read from its first item).
+    table: hashbrown::HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+    /// Each client's first item.
+    first: Vec<usize>,
+    /// Each client's number of items.
+    counts: Vec<usize>,
+    /// Each item's client.
+    of_item: Vec<usize>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients").field("count", &self.first.len()).finish()
+    }
+}
+
+impl PartialEq for DebtItems {
+    fn eq(&self, other: &Self) -> bool {
+        // The numbering follows from the items.
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for DebtItems {}
 
 impl DebtItems {
     /// Items per chunk.
@@ -94,15 +126,37 @@ impl DebtItems {
 
     /// Adds `item` after the others.
     pub fn push(&mut self, item: DebtItem) {
-        match self.chunks.last_mut() {
+        let Self { chunks, len, clients } = self;
+        let id_at = |index: usize| chunks[index / Self::CHUNK][index % Self::CHUNK].debtor_id.as_str();
+        let hash = clients.hasher.hash_one(item.debtor_id.as_str());
+        let client = match clients.table.entry(
+            hash,
+            |&client| id_at(clients.first[client]) == item.debtor_id,
+            |&client| clients.hasher.hash_one(id_at(clients.first[client])),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(known) => {
+                let client = *known.get();
+                clients.counts[client] += 1;
+                client
+            }
+            hashbrown::hash_table::Entry::Vacant(new) => {
+                let client = clients.first.len();
+                new.insert(client);
+                clients.first.push(*len);
+                clients.counts.push(1);
+                client
+            }
+        };
+        clients.of_item.push(client);
+        match chunks.last_mut() {
             Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
             _ => {
                 let mut chunk = Vec::with_capacity(Self::CHUNK);
                 chunk.push(item);
-                self.chunks.push(chunk);
+                chunks.push(chunk);
             }
         }
-        self.len += 1;
+        *len += 1;
     }
 
     /// How many items.
@@ -231,28 +285,14 @@ pub struct GroupingError {
 /// message cannot add up two currencies. The items' chunks are freed as they are grouped, so
 /// the items are never held twice.
 pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<GroupingError>) {
-    let items: DebtItems = items.into();
-    // First each item's debtor and each debtor's item count, so that every debtor's list is
-    // allocated once, at its size.
-    let (slots, counts) = {
-        let mut index: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
-        let mut counts: Vec<usize> = Vec::new();
-        let slots: Vec<usize> = items
-            .iter()
-            .map(|item| {
-                let slot = *index.entry(item.debtor_id.as_str()).or_insert_with(|| {
-                    counts.push(0);
-                    counts.len() - 1
-                });
-                counts[slot] += 1;
-                slot
-            })
-            .collect();
-        (slots, counts)
-    };
+    let DebtItems { chunks, clients, .. } = items.into();
+    // Each item's client and each client's item count were found as the items arrived, so
+    // that every client's list is allocated once, at its size.
+    let Clients { counts, of_item, .. } = clients;
+    let items = chunks.into_iter().flatten();
     let mut debtors: Vec<Debtor> = Vec::with_capacity(counts.len());
     let mut errors = Vec::new();
-    for (mut item, slot) in items.into_iter().zip(slots) {
+    for (mut item, slot) in items.zip(of_item) {
         let Some(debtor) = debtors.get_mut(slot) else {
             debtors.push(Debtor {
                 id: item.debtor_id.clone(),
@@ -357,6 +397,34 @@ pub(crate) mod tests {
         assert_eq!(debtors.len(), 7);
         let of_3 = references(debtors[3].items.iter().collect());
         assert_eq!(of_3, (0..n).filter(|i| i % 7 == 3).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn thousands_of_interleaved_clients_group_as_a_plain_map_would() {
+        // Enough clients that the table numbering them grows several times as items arrive.
+        let ids: Vec<String> = (0..20_000_usize).map(|i| format!("c{}", (i * 7919) % 3001)).collect();
+        let all: DebtItems = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| item(id, &i.to_string(), "2025-11-01", 1, 0))
+            .collect();
+        let mut expected: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let at = *seen.entry(id.as_str()).or_insert_with(|| {
+                expected.push((id.as_str(), Vec::new()));
+                expected.len() - 1
+            });
+            expected[at].1.push(i.to_string());
+        }
+        let (debtors, errors) = group_by_debtor(all);
+        assert!(errors.is_empty());
+        let got: Vec<(&str, Vec<String>)> = debtors
+            .iter()
+            .map(|d| (d.id.as_str(), d.items.iter().map(|i| i.reference.clone()).collect()))
+            .collect();
+        assert_eq!(got.len(), 3001);
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -104,12 +104,16 @@ impl Engine {
             on_message,
         };
         // Deciding and rendering take most of a check's CPU: done on every core, a chunk at a
-        // time, while the previous chunk is counted and reported in order.
-        let mut previous: Option<(&[Debtor], Vec<Plan>)> = None;
-        for chunk in debtors.chunks(PLAN_CHUNK).map(Some).chain([None]) {
+        // time, while the previous chunk is counted and reported in order, then freed (a big
+        // book is not held until the end, nor freed on one core after the others are done).
+        let mut previous: Option<(Vec<Debtor>, Vec<Plan>)> = None;
+        let mut debtors = debtors.into_iter();
+        loop {
+            let chunk: Vec<Debtor> = debtors.by_ref().take(PLAN_CHUNK).collect();
+            let chunk = (!chunk.is_empty()).then_some(chunk);
             let (plans, ()) = rayon::join(
                 || {
-                    chunk.map(|chunk| {
+                    chunk.as_deref().map(|chunk| {
                         chunk
                             .par_iter()
                             .map(|debtor| {
@@ -121,11 +125,14 @@ impl Engine {
                 },
                 || {
                     if let Some((debtors, plans)) = previous.take() {
-                        tally.count(debtors, plans);
+                        tally.count(&debtors, plans);
                     }
                 },
             );
-            previous = chunk.zip(plans.transpose()?);
+            previous = match chunk.zip(plans.transpose()?) {
+                Some(next) => Some(next),
+                None => break,
+            };
         }
         let Tally {
             mut due,

@@ -9,7 +9,7 @@ use csv::{ByteRecord, Reader, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
 use rappel_core::dates::DateFormat;
-use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
+use rappel_core::{DebtItem, ItemKind, RejectedRow, SourceBatch, SourceError};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -102,28 +102,30 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
         done: false,
         unclosed: None,
     };
-    // Reading is sequential; parsing a chunk of rows (amounts, dates, strings) runs on every
-    // core while the next chunk is read.
+    // Three stages run together: reading the next chunk of rows (sequential), parsing this
+    // one (amounts, dates, strings) on every core, and adding the previous one to the batch.
     let mut batch = SourceBatch::default();
     let mut chunk = rows.next_chunk()?;
+    let mut parsed = Vec::new();
     while !chunk.is_empty() {
-        let (next, parsed) = rayon::join(
+        let (next, (now_parsed, ())) = rayon::join(
             || rows.next_chunk(),
             || {
-                chunk
-                    .par_drain(..)
-                    .map(|(record, line)| parser.parse(&record, format!("{} line {line}", settings.label)))
-                    .collect::<Vec<_>>()
+                rayon::join(
+                    || {
+                        chunk
+                            .par_drain(..)
+                            .map(|(record, line)| parser.parse(&record, format!("{} line {line}", settings.label)))
+                            .collect::<Vec<_>>()
+                    },
+                    || add(&mut batch, std::mem::take(&mut parsed)),
+                )
             },
         );
-        for row in parsed {
-            match row {
-                Ok(item) => batch.items.push(item),
-                Err(rejected) => batch.rejected.push(rejected),
-            }
-        }
+        parsed = now_parsed;
         chunk = next?;
     }
+    add(&mut batch, parsed);
     // A quote never closed ends the file: its row comes after every other.
     batch.rejected.extend(rows.unclosed);
     tracing::debug!(file = %path, items = batch.items.len(), rejected = batch.rejected.len(), "read CSV file");
@@ -132,6 +134,16 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
 
 /// Rows read and parsed at a time.
 const CHUNK: usize = 8192;
+
+/// Adds parsed rows to `batch`, in order.
+fn add(batch: &mut SourceBatch, parsed: Vec<Result<DebtItem, RejectedRow>>) {
+    for row in parsed {
+        match row {
+            Ok(item) => batch.items.push(item),
+            Err(rejected) => batch.rejected.push(rejected),
+        }
+    }
+}
 
 /// The records after the header, with their line numbers.
 struct Rows<'a, R: Read> {
