@@ -96,6 +96,8 @@ struct Clients {
     first: Vec<usize>,
     /// Each client's number of items.
     counts: Vec<usize>,
+    /// Each client's last item.
+    last: Vec<usize>,
     /// Each item's client.
     of_item: Vec<usize>,
 }
@@ -137,6 +139,7 @@ impl DebtItems {
             hashbrown::hash_table::Entry::Occupied(known) => {
                 let client = *known.get();
                 clients.counts[client] += 1;
+                clients.last[client] = *len;
                 client
             }
             hashbrown::hash_table::Entry::Vacant(new) => {
@@ -144,6 +147,7 @@ impl DebtItems {
                 new.insert(client);
                 clients.first.push(*len);
                 clients.counts.push(1);
+                clients.last.push(*len);
                 client
             }
         };
@@ -285,28 +289,109 @@ pub struct GroupingError {
 /// message cannot add up two currencies. The items' chunks are freed as they are grouped, so
 /// the items are never held twice.
 pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<GroupingError>) {
-    let DebtItems { chunks, clients, .. } = items.into();
-    // Each item's client and each client's item count were found as the items arrived, so
-    // that every client's list is allocated once, at its size.
-    let Clients { counts, of_item, .. } = clients;
-    let items = chunks.into_iter().flatten();
-    let mut debtors: Vec<Debtor> = Vec::with_capacity(counts.len());
-    let mut errors = Vec::new();
-    for (mut item, slot) in items.zip(of_item) {
-        let Some(debtor) = debtors.get_mut(slot) else {
-            debtors.push(Debtor {
+    let mut grouping = Grouping::new(items.into(), usize::MAX);
+    grouping.next_clients().unwrap_or_default()
+}
+
+/// [`group_by_debtor`] a few clients at a time, in order: each call to
+/// [`Grouping::next_clients`] reads items until the next clients have all of theirs. When a
+/// client's items are near each other in the source, as in most exports, the first clients
+/// are complete long before the last item is read, and a check can decide for them while the
+/// next ones are grouped.
+#[derive(Debug)]
+pub struct Grouping {
+    /// The items not read yet, with their clients.
+    items: std::iter::Zip<std::iter::Flatten<std::vec::IntoIter<Vec<DebtItem>>>, std::vec::IntoIter<usize>>,
+    /// Each client's number of items, to allocate its list once.
+    counts: Vec<usize>,
+    /// Clients handed out at a time.
+    block: usize,
+    /// For each block of clients, the last item of any client in it or in a block before.
+    complete_after: Vec<usize>,
+    /// The clients being grouped: numbers `handed..handed + open.len()`.
+    open: std::collections::VecDeque<Debtor>,
+    handed: usize,
+    /// Items read.
+    read: usize,
+    errors: Vec<GroupingError>,
+}
+
+impl Grouping {
+    /// Groups `items`, `block` clients at a time.
+    pub fn new(items: DebtItems, block: usize) -> Self {
+        let DebtItems { chunks, clients, .. } = items;
+        let Clients {
+            counts, last, of_item, ..
+        } = clients;
+        let block = block.max(1);
+        let mut complete_after: Vec<usize> = last
+            .chunks(block)
+            .map(|lasts| lasts.iter().copied().max().unwrap_or(0))
+            .collect();
+        for b in 1..complete_after.len() {
+            complete_after[b] = complete_after[b].max(complete_after[b - 1]);
+        }
+        Self {
+            items: chunks.into_iter().flatten().zip(of_item),
+            counts,
+            block,
+            complete_after,
+            open: std::collections::VecDeque::new(),
+            handed: 0,
+            read: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    /// How many clients there are.
+    pub fn clients(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The next clients, in order of their first item, each with all of its items, and the
+    /// items refused since the last call (which include every refused item of these clients);
+    /// `None` after the last clients.
+    pub fn next_clients(&mut self) -> Option<(Vec<Debtor>, Vec<GroupingError>)> {
+        if self.handed == self.counts.len() {
+            return None;
+        }
+        let complete_after = *self.complete_after.get(self.handed / self.block)?;
+        while self.read <= complete_after {
+            let Some((item, client)) = self.items.next() else {
+                break;
+            };
+            self.read += 1;
+            self.add(item, client);
+        }
+        let n = self.block.min(self.counts.len() - self.handed);
+        self.handed += n;
+        let clients = if n == self.open.len() {
+            Vec::from(std::mem::take(&mut self.open))
+        } else {
+            self.open.drain(..n).collect()
+        };
+        Some((clients, std::mem::take(&mut self.errors)))
+    }
+
+    fn add(&mut self, mut item: DebtItem, client: usize) {
+        // A client is handed out only after its last item: the ones read are still open.
+        let Some(debtor) = self.open.get_mut(client - self.handed) else {
+            // Clients are numbered in order of their first item: this is the next one.
+            self.open.push_back(Debtor {
                 id: item.debtor_id.clone(),
                 name: std::mem::take(&mut item.name),
                 phone: item.phone.take(),
                 email: item.email.take(),
                 currency: item.currency,
-                items: Vec::with_capacity(counts[slot]),
+                items: Vec::with_capacity(self.counts[client]),
             });
-            debtors[slot].items.push(item);
-            continue;
+            if let Some(debtor) = self.open.back_mut() {
+                debtor.items.push(item);
+            }
+            return;
         };
         if item.currency != debtor.currency {
-            errors.push(GroupingError {
+            self.errors.push(GroupingError {
                 origin: std::mem::take(&mut item.origin),
                 reason: format!(
                     "currency {} differs from the client's other items in {}",
@@ -315,7 +400,7 @@ pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<Groupin
                 ),
                 debtor_id: item.debtor_id,
             });
-            continue;
+            return;
         }
         fill(&mut debtor.phone, item.phone.take());
         fill(&mut debtor.email, item.email.take());
@@ -326,7 +411,6 @@ pub fn group_by_debtor(items: impl Into<DebtItems>) -> (Vec<Debtor>, Vec<Groupin
         }
         debtor.items.push(item);
     }
-    (debtors, errors)
 }
 
 /// Sorts clients by id and each client's items by due date, then reference: the order of
@@ -425,6 +509,52 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(got.len(), 3001);
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn grouping_a_few_clients_at_a_time_gives_the_same_clients_and_refusals() {
+        // Clients 0-99 in turn, every item of client 7 after the first in another currency.
+        let items = || -> DebtItems {
+            (0..2_000_usize)
+                .map(|i| {
+                    let mut it = item(&(i % 100).to_string(), &i.to_string(), "2025-11-01", 1, 0);
+                    if i % 100 == 7 && i > 7 {
+                        it.currency = Currency::EUR;
+                    }
+                    it
+                })
+                .collect()
+        };
+        let (all, all_errors) = group_by_debtor(items());
+        assert_eq!(all_errors.len(), 19);
+        for block in [1, 3, 64, 100, 4096] {
+            let mut grouping = Grouping::new(items(), block);
+            assert_eq!(grouping.clients(), 100);
+            let (mut debtors, mut errors) = (Vec::new(), Vec::new());
+            while let Some((clients, refused)) = grouping.next_clients() {
+                assert_eq!(clients.len(), block.min(100 - debtors.len()), "block {block}");
+                debtors.extend(clients);
+                errors.extend(refused);
+            }
+            assert_eq!(debtors, all, "block {block}");
+            assert_eq!(errors, all_errors, "block {block}");
+        }
+    }
+
+    #[test]
+    fn a_client_is_handed_out_only_once_its_last_item_is_read() {
+        // Client "a" has items at the start and at the very end: nothing can be handed out
+        // before the last item, and then every client is complete.
+        let items: DebtItems = [("a", "1"), ("b", "2"), ("c", "3"), ("a", "4")]
+            .iter()
+            .map(|(d, r)| item(d, r, "2025-11-01", 1, 0))
+            .collect();
+        let mut grouping = Grouping::new(items, 1);
+        let (first, _) = grouping.next_clients().unwrap();
+        assert_eq!(first[0].items.len(), 2);
+        let rest: Vec<_> = std::iter::from_fn(|| grouping.next_clients()).collect();
+        assert_eq!(rest.len(), 2);
+        assert!(grouping.next_clients().is_none());
     }
 
     #[test]

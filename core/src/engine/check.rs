@@ -2,7 +2,7 @@
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
 use super::{Engine, Instant, Route, dispatch};
-use crate::debt::{Debtor, group_by_debtor, sort_by_client};
+use crate::debt::{Debtor, Grouping, GroupingError, group_by_debtor, sort_by_client};
 use crate::ledger::{ContactState, Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
 use crate::rules::{Decision, History, SkipReason};
@@ -62,21 +62,22 @@ impl Engine {
             source_name: self.source.describe(),
             error,
         })?;
-        let sort = batch.sort_by_client;
-        let (mut debtors, grouping) = group_by_debtor(batch.items);
-        if sort {
-            sort_by_client(&mut debtors);
-        }
         let mut rejected = batch.rejected;
-        rejected.extend(grouping.into_iter().map(|g| RejectedRow {
-            origin: g.origin,
-            debtor_id: Some(g.debtor_id),
-            reason: g.reason,
-        }));
         for row in &rejected {
             tracing::warn!(row = %row.origin, reason = %row.reason, "row skipped");
         }
-        let with_bad_rows: HashSet<&str> = rejected.iter().filter_map(|r| r.debtor_id.as_deref()).collect();
+        let mut with_bad_rows: HashSet<String> = rejected.iter().filter_map(|r| r.debtor_id.clone()).collect();
+        // Clients are grouped a chunk at a time, the next chunk while this one is decided;
+        // clients to sort are grouped and sorted first.
+        let mut clients = if batch.sort_by_client {
+            let (mut debtors, errors) = group_by_debtor(batch.items);
+            sort_by_client(&mut debtors);
+            Clients::Sorted(debtors.into_iter(), Some(errors))
+        } else {
+            Clients::Grouped(Box::new(Grouping::new(batch.items, PLAN_CHUNK)))
+        };
+        let count = clients.count();
+        let mut next = clients.next_chunk();
 
         let (histories, flags) = match ledger {
             Some(l) => (l.histories().await?, l.contact_flags().await?),
@@ -88,8 +89,7 @@ impl Engine {
         };
         let mut summary = CheckSummary {
             at: now,
-            clients: debtors.len(),
-            rejected: rejected.iter().map(RejectedRowReport::from).collect(),
+            clients: count,
             dry_run: mode != Mode::Send,
             ..CheckSummary::default()
         };
@@ -105,19 +105,30 @@ impl Engine {
         };
         // Deciding and rendering take most of a check's CPU: done on every core, a chunk at a
         // time, while the previous chunk is counted and reported in order, then freed (a big
-        // book is not held until the end, nor freed on one core after the others are done).
+        // book is not held until the end, nor freed on one core after the others are done),
+        // and the next chunk is grouped.
         let mut previous: Option<(Vec<Debtor>, Vec<Plan>)> = None;
-        let mut debtors = debtors.into_iter();
         loop {
-            let chunk: Vec<Debtor> = debtors.by_ref().take(PLAN_CHUNK).collect();
-            let chunk = (!chunk.is_empty()).then_some(chunk);
-            let (plans, ()) = rayon::join(
+            let chunk = next.take().map(|(debtors, refused)| {
+                for g in refused {
+                    tracing::warn!(row = %g.origin, reason = %g.reason, "row skipped");
+                    with_bad_rows.insert(g.debtor_id.clone());
+                    rejected.push(RejectedRow {
+                        origin: g.origin,
+                        debtor_id: Some(g.debtor_id),
+                        reason: g.reason,
+                    });
+                }
+                debtors
+            });
+            let with_bad_rows = &with_bad_rows;
+            let (plans, following) = rayon::join(
                 || {
                     chunk.as_deref().map(|chunk| {
                         chunk
                             .par_iter()
                             .map(|debtor| {
-                                let bad_rows = with_bad_rows.contains(debtor.id.as_str());
+                                let bad_rows = with_bad_rows.contains(&debtor.id);
                                 self.plan_debtor(debtor, histories.get(&debtor.id), &flags, at, bad_rows, mode)
                             })
                             .collect::<Result<Vec<_>, _>>()
@@ -127,10 +138,12 @@ impl Engine {
                     if let Some((debtors, plans)) = previous.take() {
                         tally.count(&debtors, plans);
                     }
+                    chunk.as_ref().and_then(|_| clients.next_chunk())
                 },
             );
+            next = following;
             previous = match chunk.zip(plans.transpose()?) {
-                Some(next) => Some(next),
+                Some(planned) => Some(planned),
                 None => break,
             };
         }
@@ -140,6 +153,7 @@ impl Engine {
             to_close,
             ..
         } = tally;
+        summary.rejected = rejected.iter().map(RejectedRowReport::from).collect();
         if let (Mode::Send, Some(l)) = (mode, ledger) {
             for (debtor, number) in to_close {
                 l.close_cycle(&debtor, number, now).await?;
@@ -315,6 +329,34 @@ impl Engine {
             price_unit: None,
         };
         Ok((report, rendered.html, cost_micros))
+    }
+}
+
+/// A check's clients, a chunk at a time.
+enum Clients {
+    /// Grouped and sorted (by id, then each client's items) before the first chunk.
+    Sorted(std::vec::IntoIter<Debtor>, Option<Vec<GroupingError>>),
+    /// Grouped as they are handed out.
+    Grouped(Box<Grouping>),
+}
+
+impl Clients {
+    fn count(&self) -> usize {
+        match self {
+            Clients::Sorted(debtors, _) => debtors.len(),
+            Clients::Grouped(grouping) => grouping.clients(),
+        }
+    }
+
+    /// The next [`PLAN_CHUNK`] clients and the items refused since the last chunk.
+    fn next_chunk(&mut self) -> Option<(Vec<Debtor>, Vec<GroupingError>)> {
+        match self {
+            Clients::Sorted(debtors, refused) => {
+                let chunk: Vec<Debtor> = debtors.by_ref().take(PLAN_CHUNK).collect();
+                (!chunk.is_empty()).then(|| (chunk, refused.take().unwrap_or_default()))
+            }
+            Clients::Grouped(grouping) => grouping.next_clients(),
+        }
     }
 }
 

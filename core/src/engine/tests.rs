@@ -347,3 +347,35 @@ async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_
     let expected: Vec<_> = (1..=6).map(|n| (format!("C{n}"), "sent")).collect();
     assert_eq!(reports, expected, "reports leave in plan order");
 }
+
+#[tokio::test]
+async fn a_client_with_a_refused_item_is_held_back_in_whichever_chunk_it_is_grouped() {
+    // 5,000 clients: more than one chunk. Client C10 (first chunk) gets an item in another
+    // currency right after its first, client C4500 (second chunk) after everyone's items: the
+    // first is refused before the first chunk is decided, the second while it is.
+    let mut items: Vec<crate::DebtItem> = (0..5_000)
+        .map(|i| item(&format!("C{i}"), &format!("F-{i}"), "2025-11-20", 2500, 0))
+        .collect();
+    for (client, at) in [("C10", 11), ("C4500", 5_001)] {
+        let mut euros = item(client, &format!("E-{client}"), "2025-11-20", 100, 0);
+        euros.currency = iso_currency::Currency::EUR;
+        items.insert(at, euros);
+    }
+    let (_dir, engine, _ledger) = setup_with(Arc::new(Scripted::default()), items).await;
+    let mut previewed = Vec::new();
+    let summary = engine
+        .check(at("2025-12-01T10:00:00Z"), Mode::Preview, None, &mut |m| {
+            previewed.push(m.debtor_id.clone())
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.clients, 5_000);
+    let expected: Vec<String> = (0..5_000)
+        .filter(|i| ![10, 4500].contains(i))
+        .map(|i| format!("C{i}"))
+        .collect();
+    assert_eq!(previewed, expected, "everyone else, in the book's order");
+    let refused: Vec<&str> = summary.rejected.iter().map(|r| r.origin.as_str()).collect();
+    assert_eq!(refused, ["test E-C10", "test E-C4500"]);
+    assert_eq!(summary.skipped.get(&crate::rules::SkipReason::BadRows), Some(&2));
+}
