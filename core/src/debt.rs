@@ -331,12 +331,14 @@ impl Grouping {
         for b in 1..complete_after.len() {
             complete_after[b] = complete_after[b].max(complete_after[b - 1]);
         }
+        // Every client at once for a whole grouping: one allocation, at its size.
+        let open = std::collections::VecDeque::with_capacity(block.min(counts.len()));
         Self {
             items: chunks.into_iter().flatten().zip(of_item),
             counts,
             block,
             complete_after,
-            open: std::collections::VecDeque::new(),
+            open,
             handed: 0,
             read: 0,
             errors: Vec::new(),
