@@ -82,7 +82,6 @@ impl DebtItem {
 pub struct DebtItems {
     /// Every chunk but the last is full.
     chunks: Vec<Vec<DebtItem>>,
-    len: usize,
     clients: Clients,
 }
 
@@ -98,7 +97,7 @@ struct Clients {
     counts: Vec<usize>,
     /// Each client's last item.
     last: Vec<usize>,
-    /// Each item's client.
+    /// Each item's client (one entry per item: its length is the items').
     of_item: Vec<usize>,
 }
 
@@ -111,7 +110,7 @@ impl std::fmt::Debug for Clients {
 impl PartialEq for DebtItems {
     fn eq(&self, other: &Self) -> bool {
         // The numbering follows from the items.
-        self.len == other.len && self.iter().eq(other.iter())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -128,7 +127,8 @@ impl DebtItems {
 
     /// Adds `item` after the others.
     pub fn push(&mut self, item: DebtItem) {
-        let Self { chunks, len, clients } = self;
+        let Self { chunks, clients } = self;
+        let index = clients.of_item.len();
         let id_at = |index: usize| chunks[index / Self::CHUNK][index % Self::CHUNK].debtor_id.as_str();
         let hash = clients.hasher.hash_one(item.debtor_id.as_str());
         let client = match clients.table.entry(
@@ -139,15 +139,15 @@ impl DebtItems {
             hashbrown::hash_table::Entry::Occupied(known) => {
                 let client = *known.get();
                 clients.counts[client] += 1;
-                clients.last[client] = *len;
+                clients.last[client] = index;
                 client
             }
             hashbrown::hash_table::Entry::Vacant(new) => {
                 let client = clients.first.len();
                 new.insert(client);
-                clients.first.push(*len);
+                clients.first.push(index);
                 clients.counts.push(1);
-                clients.last.push(*len);
+                clients.last.push(index);
                 client
             }
         };
@@ -160,17 +160,16 @@ impl DebtItems {
                 chunks.push(chunk);
             }
         }
-        *len += 1;
     }
 
     /// How many items.
     pub fn len(&self) -> usize {
-        self.len
+        self.clients.of_item.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The items in order.
@@ -190,7 +189,7 @@ impl std::ops::Index<usize> for DebtItems {
     fn index(&self, index: usize) -> &DebtItem {
         match self.get(index) {
             Some(item) => item,
-            None => panic!("item {index} of {}", self.len),
+            None => panic!("item {index} of {}", self.len()),
         }
     }
 }
@@ -319,7 +318,7 @@ pub struct Grouping {
 impl Grouping {
     /// Groups `items`, `block` clients at a time.
     pub fn new(items: DebtItems, block: usize) -> Self {
-        let DebtItems { chunks, clients, .. } = items;
+        let DebtItems { chunks, clients } = items;
         let Clients {
             counts, last, of_item, ..
         } = clients;
@@ -379,17 +378,16 @@ impl Grouping {
         // A client is handed out only after its last item: the ones read are still open.
         let Some(debtor) = self.open.get_mut(client - self.handed) else {
             // Clients are numbered in order of their first item: this is the next one.
-            self.open.push_back(Debtor {
+            let mut debtor = Debtor {
                 id: item.debtor_id.clone(),
                 name: std::mem::take(&mut item.name),
                 phone: item.phone.take(),
                 email: item.email.take(),
                 currency: item.currency,
                 items: Vec::with_capacity(self.counts[client]),
-            });
-            if let Some(debtor) = self.open.back_mut() {
-                debtor.items.push(item);
-            }
+            };
+            debtor.items.push(item);
+            self.open.push_back(debtor);
             return;
         };
         if item.currency != debtor.currency {

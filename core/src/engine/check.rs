@@ -72,9 +72,9 @@ impl Engine {
         let mut clients = if batch.sort_by_client {
             let (mut debtors, errors) = group_by_debtor(batch.items);
             sort_by_client(&mut debtors);
-            Clients::Sorted(debtors.into_iter(), Some(errors))
+            ClientChunks::Sorted(debtors.into_iter(), Some(errors))
         } else {
-            Clients::Grouped(Box::new(Grouping::new(batch.items, PLAN_CHUNK)))
+            ClientChunks::Grouped(Box::new(Grouping::new(batch.items, PLAN_CHUNK)))
         };
         let count = clients.count();
         let mut next = clients.next_chunk();
@@ -333,29 +333,29 @@ impl Engine {
 }
 
 /// A check's clients, a chunk at a time.
-enum Clients {
+enum ClientChunks {
     /// Grouped and sorted (by id, then each client's items) before the first chunk.
     Sorted(std::vec::IntoIter<Debtor>, Option<Vec<GroupingError>>),
     /// Grouped as they are handed out.
     Grouped(Box<Grouping>),
 }
 
-impl Clients {
+impl ClientChunks {
     fn count(&self) -> usize {
         match self {
-            Clients::Sorted(debtors, _) => debtors.len(),
-            Clients::Grouped(grouping) => grouping.clients(),
+            ClientChunks::Sorted(debtors, _) => debtors.len(),
+            ClientChunks::Grouped(grouping) => grouping.clients(),
         }
     }
 
     /// The next [`PLAN_CHUNK`] clients and the items refused since the last chunk.
     fn next_chunk(&mut self) -> Option<(Vec<Debtor>, Vec<GroupingError>)> {
         match self {
-            Clients::Sorted(debtors, refused) => {
+            ClientChunks::Sorted(debtors, refused) => {
                 let chunk: Vec<Debtor> = debtors.by_ref().take(PLAN_CHUNK).collect();
                 (!chunk.is_empty()).then(|| (chunk, refused.take().unwrap_or_default()))
             }
-            Clients::Grouped(grouping) => grouping.next_clients(),
+            ClientChunks::Grouped(grouping) => grouping.next_clients(),
         }
     }
 }
