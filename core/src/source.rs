@@ -1,6 +1,6 @@
 //! The `Source` trait: where debt items come from (a CSV file, a database, an HTTP API).
 
-use crate::debt::DebtItems;
+use crate::debt::{DebtItem, DebtItems};
 use async_trait::async_trait;
 
 /// Everything one read of a source produced: the items it could read and the rows it
@@ -16,6 +16,19 @@ pub struct SourceBatch {
     /// items by due date and reference ([`crate::debt::sort_by_client`]). Otherwise clients
     /// come in the order of their first item and items in source order.
     pub sort_by_client: bool,
+}
+
+impl SourceBatch {
+    /// Adds rows as a source parsed them, in source order: items to `items`, refused rows
+    /// to `rejected`.
+    pub fn add(&mut self, rows: impl IntoIterator<Item = Result<DebtItem, RejectedRow>>) {
+        for row in rows {
+            match row {
+                Ok(item) => self.items.push(item),
+                Err(rejected) => self.rejected.push(rejected),
+            }
+        }
+    }
 }
 
 /// A row a source could not read. The rest of the source is still used.

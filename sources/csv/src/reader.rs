@@ -9,7 +9,7 @@ use csv::{ByteRecord, Reader, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
 use rappel_core::dates::DateFormat;
-use rappel_core::{DebtItem, ItemKind, RejectedRow, SourceBatch, SourceError};
+use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -118,14 +118,14 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
                             .map(|(record, line)| parser.parse(&record, format!("{} line {line}", settings.label)))
                             .collect::<Vec<_>>()
                     },
-                    || add(&mut batch, std::mem::take(&mut parsed)),
+                    || batch.add(std::mem::take(&mut parsed)),
                 )
             },
         );
         parsed = now_parsed;
         chunk = next?;
     }
-    add(&mut batch, parsed);
+    batch.add(parsed);
     // A quote never closed ends the file: its row comes after every other.
     batch.rejected.extend(rows.unclosed);
     tracing::debug!(file = %path, items = batch.items.len(), rejected = batch.rejected.len(), "read CSV file");
@@ -134,16 +134,6 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
 
 /// Rows read and parsed at a time.
 const CHUNK: usize = 8192;
-
-/// Adds parsed rows to `batch`, in order.
-fn add(batch: &mut SourceBatch, parsed: Vec<Result<DebtItem, RejectedRow>>) {
-    for row in parsed {
-        match row {
-            Ok(item) => batch.items.push(item),
-            Err(rejected) => batch.rejected.push(rejected),
-        }
-    }
-}
 
 /// The records after the header, with their line numbers.
 struct Rows<'a, R: Read> {
