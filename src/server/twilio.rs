@@ -3,6 +3,7 @@
 
 use super::{Shared, signature};
 use axum::Form;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -50,11 +51,14 @@ fn refusal(s: &Shared, uri: &Uri, headers: &HeaderMap, params: &Params, kind: &'
     None
 }
 
-/// `POST /webhooks/twilio/status`: `MessageSid`, `MessageStatus`, `ErrorCode`.
+/// `POST /webhooks/twilio/status?reminder=<id>`: `MessageSid`, `MessageStatus`, `ErrorCode`.
+/// The reminder's id is in the URL rappel gave Twilio with the message; a callback without
+/// it (a message sent before rappel added it) is found by `MessageSid`.
 pub async fn status(
     State(s): State<Arc<Shared>>,
     uri: Uri,
     headers: HeaderMap,
+    Query(query): Query<Params>,
     Form(params): Form<Params>,
 ) -> Response {
     if let Some(refused) = refusal(&s, &uri, &headers, &params, "status") {
@@ -63,8 +67,23 @@ pub async fn status(
     let (Some(sid), Some(status)) = (field(&params, "MessageSid"), field(&params, "MessageStatus")) else {
         return (StatusCode::BAD_REQUEST, "expected MessageSid and MessageStatus\n").into_response();
     };
+    let reminder = match field(&query, "reminder").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "reminder in the URL must be a reminder id (a number)\n",
+            )
+                .into_response();
+        }
+    };
     let code = field(&params, "ErrorCode").filter(|c| !c.is_empty());
-    match s.ledger.record_delivery(sid, status, code, s.clock.now()).await {
+    match s
+        .ledger
+        .record_delivery(reminder, sid, status, code, s.clock.now())
+        .await
+    {
         Ok(update) => {
             let result = match update {
                 DeliveryUpdate::Recorded => "recorded",

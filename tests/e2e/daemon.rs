@@ -158,20 +158,41 @@ fn webhooks_metrics_and_stop_start() {
     assert!(body.contains("debts.csv"), "{body}");
     std::fs::rename(s.path("debts.csv.away"), s.path("debts.csv")).unwrap();
     let created = fake.created();
+    // Each message's status callback names its reminder.
     let callback = format!("http://127.0.0.1:{port}/webhooks/twilio/status");
-    assert!(
-        fake.requests()
-            .iter()
-            .all(|r| r.field("StatusCallback") == Some(callback.as_str()))
-    );
+    let requests = fake.requests();
+    let mut ids: Vec<i64> = requests
+        .iter()
+        .map(|r| {
+            let url = r.field("StatusCallback").unwrap_or_default();
+            let id = url.strip_prefix(&format!("{callback}?reminder=")).unwrap_or_default();
+            id.parse()
+                .unwrap_or_else(|_| panic!("StatusCallback {url:?} names no reminder"))
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "{ids:?}");
 
     // Delivery statuses: recorded, idempotent, never moving backwards; signatures enforced.
     let sid = created.iter().find(|m| m.to == "+221771234567").unwrap().sid.clone();
+    let own = requests
+        .iter()
+        .find(|r| r.field("To") == Some("+221771234567"))
+        .unwrap();
+    let status_path = own.field("StatusCallback").unwrap();
+    let status_path = status_path.strip_prefix(&format!("http://127.0.0.1:{port}")).unwrap();
     let delivered = [("MessageSid", sid.as_str()), ("MessageStatus", "delivered")];
-    assert_eq!(post(port, "/webhooks/twilio/status", &delivered, &token, None).0, 204);
+    assert_eq!(post(port, status_path, &delivered, &token, None).0, 204);
+    // Without the reminder (a message sent by an earlier version): found by its sid.
     assert_eq!(post(port, "/webhooks/twilio/status", &delivered, &token, None).0, 204);
     let late_sent = [("MessageSid", sid.as_str()), ("MessageStatus", "sent")];
-    assert_eq!(post(port, "/webhooks/twilio/status", &late_sent, &token, None).0, 204);
+    assert_eq!(post(port, status_path, &late_sent, &token, None).0, 204);
+    let (code, body) = post(port, "/webhooks/twilio/status?reminder=x", &late_sent, &token, None);
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "reminder in the URL must be a reminder id (a number)\n")
+    );
     let good = signature(&token, &callback, &delivered);
     let tampered = [("MessageSid", sid.as_str()), ("MessageStatus", "failed")];
     assert_eq!(

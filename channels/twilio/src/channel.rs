@@ -135,7 +135,7 @@ impl TwilioChannel {
             None => form.push(("Body", self.outgoing(&message.body).into_owned())),
         }
         if let Some(url) = &self.settings.status_callback {
-            form.push(("StatusCallback", url.clone()));
+            form.push(("StatusCallback", callback_url(url, message.reminder_id)));
         }
         form
     }
@@ -174,6 +174,18 @@ impl TwilioChannel {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
+    }
+}
+
+/// The status callback URL for a message: `reminder=<id>` added to its query, so that the
+/// callback finds its reminder by the ledger's key (test messages have none).
+fn callback_url(url: &str, reminder_id: Option<i64>) -> String {
+    match reminder_id {
+        Some(id) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}reminder={id}")
+        }
+        None => url.to_string(),
     }
 }
 
@@ -274,5 +286,21 @@ impl Channel for TwilioChannel {
                 && (template || m.body.as_deref().is_some_and(same_body))
         });
         Ok(hit.map(|m| self.delivery(m, (!template).then_some(body.as_ref()))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::callback_url;
+
+    #[test]
+    fn the_callback_url_names_the_reminder() {
+        let url = "https://shop.example/twilio/status";
+        assert_eq!(callback_url(url, Some(42)), format!("{url}?reminder=42"));
+        assert_eq!(
+            callback_url("https://shop.example/s?shop=3", Some(42)),
+            "https://shop.example/s?shop=3&reminder=42"
+        );
+        assert_eq!(callback_url(url, None), url);
     }
 }

@@ -34,7 +34,8 @@ pub struct TwilioConfig {
     #[serde(default)]
     pub messaging_service_sid: Option<String>,
     /// A URL Twilio calls with each status change (sent, delivered, failed…), sent as
-    /// `StatusCallback`. Optional.
+    /// `StatusCallback` with `reminder=<id>` added to its query (the message's reminder in
+    /// the ledger). Optional.
     #[serde(default)]
     pub status_callback: Option<String>,
     /// Requests per second sent to Twilio by this channel (one sender). Twilio long codes

@@ -49,9 +49,10 @@ async fn sends_the_status_callback_and_counts_segments() {
     let channel = sms(&twilio, "status_callback = \"https://shop.example/twilio/status\"");
     let delivery = channel.send(&message(AWA, APPROVED)).await.unwrap();
     let request = &twilio.requests()[0];
+    // The callback names the reminder (7), to find it by the ledger's key.
     assert_eq!(
         request.field("StatusCallback"),
-        Some("https://shop.example/twilio/status")
+        Some("https://shop.example/twilio/status?reminder=7")
     );
     assert_eq!(request.field("Body"), Some(APPROVED));
     let estimate = channel.estimate(APPROVED).unwrap();

@@ -467,8 +467,14 @@ impl Ledger {
     /// Idempotent, and a status older than the one stored (`sent` after `delivered`) is
     /// ignored. Statuses Twilio sends before the hand-over is done (`queued`…) count as
     /// older than `sent`.
+    ///
+    /// The callback names its reminder (`reminder_id`, from the `StatusCallback` URL rappel
+    /// gave the provider), found by its key, and the provider's id must match. A callback
+    /// that names none (a message sent before rappel named them) is found by the provider's
+    /// id alone, which is not indexed: a scan of the reminders.
     pub async fn record_delivery(
         &self,
+        reminder_id: Option<i64>,
         provider_id: &str,
         status: &str,
         error_code: Option<&str>,
@@ -477,8 +483,13 @@ impl Ledger {
         let Some(rank) = delivery_rank(status) else {
             return Ok(DeliveryUpdate::UnknownStatus);
         };
-        let row = sqlx::query("SELECT id, delivery_status FROM reminders WHERE provider_id = $1")
-            .bind(provider_id)
+        let found = match reminder_id {
+            Some(id) => sqlx::query("SELECT id, delivery_status FROM reminders WHERE id = $1 AND provider_id = $2")
+                .bind(id)
+                .bind(provider_id),
+            None => sqlx::query("SELECT id, delivery_status FROM reminders WHERE provider_id = $1").bind(provider_id),
+        };
+        let row = found
             .fetch_optional(&self.pool)
             .await
             .map_err(self.err("cannot read a reminder"))?;

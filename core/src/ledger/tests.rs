@@ -247,27 +247,36 @@ async fn delivery_statuses_only_move_forward_and_opt_outs_can_be_lifted() {
         };
         l.mark_sent(id, &d, t0).await.unwrap();
         assert_eq!(
-            l.record_delivery("SM1", "sent", None, t0).await.unwrap(),
+            l.record_delivery(Some(id), "SM1", "sent", None, t0).await.unwrap(),
             DeliveryUpdate::Recorded
         );
         assert_eq!(
-            l.record_delivery("SM1", "delivered", None, t0).await.unwrap(),
+            l.record_delivery(Some(id), "SM1", "delivered", None, t0).await.unwrap(),
             DeliveryUpdate::Recorded
         );
         assert_eq!(
-            l.record_delivery("SM1", "delivered", None, t0).await.unwrap(),
+            l.record_delivery(None, "SM1", "delivered", None, t0).await.unwrap(),
             DeliveryUpdate::Stale
         );
         assert_eq!(
-            l.record_delivery("SM1", "sent", None, t0).await.unwrap(),
+            l.record_delivery(None, "SM1", "sent", None, t0).await.unwrap(),
             DeliveryUpdate::Stale
         );
         assert_eq!(
-            l.record_delivery("SM9", "sent", None, t0).await.unwrap(),
+            l.record_delivery(None, "SM9", "sent", None, t0).await.unwrap(),
+            DeliveryUpdate::NoSuchMessage
+        );
+        // A callback naming a reminder must carry that reminder's provider id.
+        assert_eq!(
+            l.record_delivery(Some(id), "SM9", "read", None, t0).await.unwrap(),
             DeliveryUpdate::NoSuchMessage
         );
         assert_eq!(
-            l.record_delivery("SM1", "exploded", None, t0).await.unwrap(),
+            l.record_delivery(Some(id + 1), "SM1", "read", None, t0).await.unwrap(),
+            DeliveryUpdate::NoSuchMessage
+        );
+        assert_eq!(
+            l.record_delivery(Some(id), "SM1", "exploded", None, t0).await.unwrap(),
             DeliveryUpdate::UnknownStatus
         );
         let h = l.history(Some("C1"), None).await.unwrap();
