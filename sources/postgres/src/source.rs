@@ -121,10 +121,7 @@ impl Source for PostgresSource {
             .map_err(|e| self.query_error(&format!("the query failed after {number} rows"), e))?
         {
             number += 1;
-            match parser.parse(&row, format!("query row {number}")) {
-                Ok(item) => batch.items.push(item),
-                Err(rejected) => batch.rejected.push(rejected),
-            }
+            batch.add([parser.parse(&row, format!("query row {number}"))]);
         }
         drop(rows);
         if let Err(e) = conn.close().await {
