@@ -167,3 +167,24 @@ fn the_example_billing_schema_gives_the_right_reminders() {
     let totals: Vec<i64> = lines.iter().map(|l| l["total_minor"].as_i64().unwrap()).collect();
     assert_eq!(totals, [2_500, 127_000, 235_000]);
 }
+
+#[test]
+fn a_query_longer_than_a_second_reads_without_a_warning() {
+    let Some(db) = pg_schema() else { return };
+    let s = Scratch::new(&outbox_config(""), "");
+    let query = "SELECT '1' AS debtor_id, 'Awa Diop' AS name, '77 123 45 67' AS phone, 'invoice' AS kind, \
+                 'FAC-1' AS reference, DATE '2025-11-01' AS due_date, 2500 AS amount FROM pg_sleep(1.1)";
+    let config = std::fs::read_to_string(s.path("rappel.toml")).unwrap().replace(
+        "kind = \"csv\"\npath = \"debts.csv\"",
+        &format!("kind = \"postgres\"\nurl = \"{}\"\nquery = \"{query}\"", db.url),
+    );
+    std::fs::write(s.path("rappel.toml"), config).unwrap();
+    let run = s.run(&["preview", "--json", "--now", "2025-12-01T10:00:00Z"]).ok();
+    assert_eq!(run.json_lines().len(), 1);
+    assert!(!run.stderr.contains("slow statement"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("pg_sleep"),
+        "the query stays out of the logs: {}",
+        run.stderr
+    );
+}
