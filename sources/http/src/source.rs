@@ -161,12 +161,11 @@ impl Source for HttpSource {
                     s.max_page_items
                 )));
             }
-            for (index, item) in list.iter().enumerate() {
-                match parser.parse(item, format!("page {page} item {}", index + 1)) {
-                    Ok(item) => batch.items.push(item),
-                    Err(rejected) => batch.rejected.push(rejected),
-                }
-            }
+            batch.add(
+                list.iter()
+                    .enumerate()
+                    .map(|(index, item)| parser.parse(item, format!("page {page} item {}", index + 1))),
+            );
             tracing::debug!(page, url = %address::shown(&url), items = list.len(), "read page");
             seen.insert(url.clone(), page);
             let next = match &s.pages {

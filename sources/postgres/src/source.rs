@@ -10,7 +10,7 @@ use futures::TryStreamExt as _;
 use iso_currency::Currency;
 use rappel_core::{Source, SourceBatch, SourceError};
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection as _, Executor as _, SqlSafeStr as _, Statement as _};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Executor as _, SqlSafeStr as _, Statement as _};
 use std::time::Duration;
 
 /// Everything needed to run the query, checked when the source was built.
@@ -41,7 +41,14 @@ impl PostgresSource {
     async fn connect(&self) -> Result<PgConnection, SourceError> {
         let s = &self.settings;
         let server = s.url.server();
-        let connecting = PgConnection::connect_with(s.url.options());
+        // Reading a big book takes seconds: sqlx's warning for a statement over 1 s, with the
+        // whole query in it, would show at every check. Kept for `-vv`.
+        let options = s
+            .url
+            .options()
+            .clone()
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+        let connecting = PgConnection::connect_with(&options);
         let mut conn = tokio::time::timeout(s.connect_timeout, connecting)
             .await
             .map_err(|_| {

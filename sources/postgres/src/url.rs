@@ -2,7 +2,6 @@
 //! password masked (`postgres://rappel:***@db:5432/boutique`).
 
 use serde::{Deserialize, Deserializer, de};
-use sqlx::ConnectOptions as _;
 use sqlx::postgres::PgConnectOptions;
 use std::fmt;
 use std::str::FromStr;
@@ -30,11 +29,7 @@ impl DatabaseUrl {
         }
         // sqlx's parse errors never echo the URL, but keep their text out anyway: it may
         // quote a piece of the query string.
-        let options = PgConnectOptions::from_str(raw)
-            .map_err(|_| expected())?
-            // Reading a big book takes seconds: sqlx's warning for a statement over 1 s, with
-            // the whole query in it, would show at every check. Kept for `-vv`.
-            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
+        let options = PgConnectOptions::from_str(raw).map_err(|_| expected())?;
         Ok(Self {
             raw: raw.to_string(),
             options,
