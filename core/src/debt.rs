@@ -19,10 +19,16 @@ pub enum ItemKind {
 impl ItemKind {
     /// Reads `invoice` or `manual` (also `facture`, `manuelle`), case-insensitive.
     pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_lowercase().as_str() {
-            "invoice" | "facture" => Some(Self::Invoice),
-            "manual" | "manuelle" | "manuel" | "debt" => Some(Self::Manual),
-            _ => None,
+        // Every accepted word is ASCII, and nothing else lowercases to one: comparing without
+        // case spares a lowercased copy of each row's kind.
+        let text = text.trim();
+        let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(text));
+        if is(&["invoice", "facture"]) {
+            Some(Self::Invoice)
+        } else if is(&["manual", "manuelle", "manuel", "debt"]) {
+            Some(Self::Manual)
+        } else {
+            None
         }
     }
 }
@@ -88,8 +94,11 @@ pub struct DebtItems {
 /// The clients of [`DebtItems`], numbered from 0 in the order of their first item.
 #[derive(Clone, Default)]
 struct Clients {
-    /// Client numbers, found by the hash of the client's id (read from its first item).
-    table: hashbrown::HashTable<usize>,
+    /// Client numbers, found by the hash of the client's id, kept beside each number: growing
+    /// the table then moves numbers without reading every client's id again from its first
+    /// item (three reads far apart in memory per client, which made growing cost more than
+    /// all the lookups).
+    table: hashbrown::HashTable<Numbered>,
     hasher: foldhash::fast::RandomState,
     /// Each client's first item.
     first: Vec<usize>,
@@ -99,6 +108,13 @@ struct Clients {
     last: Vec<usize>,
     /// Each item's client (one entry per item: its length is the items').
     of_item: Vec<usize>,
+}
+
+/// A client's number and the hash of its id.
+#[derive(Clone, Copy)]
+struct Numbered {
+    hash: u64,
+    client: usize,
 }
 
 impl std::fmt::Debug for Clients {
@@ -133,18 +149,18 @@ impl DebtItems {
         let hash = clients.hasher.hash_one(item.debtor_id.as_str());
         let client = match clients.table.entry(
             hash,
-            |&client| id_at(clients.first[client]) == item.debtor_id,
-            |&client| clients.hasher.hash_one(id_at(clients.first[client])),
+            |known| known.hash == hash && id_at(clients.first[known.client]) == item.debtor_id,
+            |known| known.hash,
         ) {
             hashbrown::hash_table::Entry::Occupied(known) => {
-                let client = *known.get();
+                let client = known.get().client;
                 clients.counts[client] += 1;
                 clients.last[client] = index;
                 client
             }
             hashbrown::hash_table::Entry::Vacant(new) => {
                 let client = clients.first.len();
-                new.insert(client);
+                new.insert(Numbered { hash, client });
                 clients.first.push(index);
                 clients.counts.push(1);
                 clients.last.push(index);
@@ -432,6 +448,28 @@ fn fill(slot: &mut Option<String>, value: Option<String>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn item_kinds_are_read_in_any_case_and_only_as_whole_words() {
+        for text in ["invoice", " Facture ", "INVOICE", "fAcTuRe"] {
+            assert_eq!(ItemKind::parse(text), Some(ItemKind::Invoice), "{text:?}");
+        }
+        for text in ["manual", "Manuelle", "MANUEL", " debt\t"] {
+            assert_eq!(ItemKind::parse(text), Some(ItemKind::Manual), "{text:?}");
+        }
+        // Not a kind: empty, a prefix, a longer word, letters that only look alike.
+        for text in [
+            "",
+            "invoic",
+            "invoices",
+            "avoir",
+            "facturé",
+            "\u{0130}nvoice",
+            "manua\u{212A}",
+        ] {
+            assert_eq!(ItemKind::parse(text), None, "{text:?}");
+        }
+    }
 
     pub(crate) fn item(debtor: &str, reference: &str, due: &str, amount: i64, paid: i64) -> DebtItem {
         DebtItem {
