@@ -82,6 +82,9 @@ pub fn http_page(data: &[u8]) {
                 || r.contains(&format!("Authorization: Bearer {SECRET}"))),
         "a request without the token: {requests:?}"
     );
+    // A page that holds the token itself (a value the server sent back) may be quoted: that
+    // is the server's data, not rappel showing its configuration.
+    let echoed = body.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
     match result {
         Ok(batch) => {
             assert!((200..300).contains(&status), "HTTP {status} was read as a page");
@@ -95,12 +98,14 @@ pub fn http_page(data: &[u8]) {
                 assert_eq!(batch.items.len() + batch.rejected.len(), listed, "every entry once");
             }
             for row in &batch.rejected {
-                assert!(!row.to_string().contains(SECRET), "a rejection shows the token: {row}");
+                assert!(
+                    echoed || !row.to_string().contains(SECRET),
+                    "a rejection shows the token: {row}"
+                );
             }
         }
         Err(e) => {
             let shown = everything(&e);
-            let echoed = body.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
             assert!(echoed || !shown.contains(SECRET), "the error shows the token: {shown}");
             assert!(shown.starts_with("page "), "the error does not say which page: {shown}");
         }
