@@ -8,6 +8,7 @@ use rappel_core::money::{parse_amount, parse_currency};
 use rappel_core::{DebtItem, ItemKind, RejectedRow};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
+use std::borrow::Cow;
 
 /// Turns rows into items; built once per read.
 pub(crate) struct RowParser<'a> {
@@ -24,8 +25,8 @@ struct Cells<'a> {
 }
 
 impl<'a> Cells<'a> {
-    /// The column's value; `Null` when the query does not return the column.
-    fn get(&mut self, column: Column) -> Option<Value> {
+    /// The column's value, borrowed from the row; `Null` when the query does not return the column.
+    fn get(&mut self, column: Column) -> Option<Value<'a>> {
         let (index, class) = self.parser.layout.get(column)?;
         let decoded = self
             .row
@@ -48,38 +49,33 @@ impl<'a> Cells<'a> {
     }
 
     /// Trimmed, non-empty text (numbers as written); `None` for `NULL` or empty.
-    fn text(&mut self, column: Column) -> Option<String> {
-        match self.get(column)? {
-            Value::Text(t) | Value::Number(t) if !t.trim().is_empty() => Some(trimmed(t)),
-            Value::Date(d) => Some(d.to_string()),
-            _ => None,
-        }
+    fn text(&mut self, column: Column) -> Option<Cow<'a, str>> {
+        self.get(column)?.into_text().and_then(trimmed)
     }
 
-    fn require(&mut self, column: Column) -> Option<String> {
+    /// Trimmed, non-empty text; a `NULL` or empty value is an error.
+    fn require(&mut self, column: Column) -> Option<Cow<'a, str>> {
         let label = self.label(column);
-        match self.get(column) {
-            Some(Value::Null) => {
-                self.errors.push(format!("{label} is NULL"));
-                None
-            }
-            Some(Value::Text(t)) if t.trim().is_empty() => {
-                self.errors.push(format!("{label} is empty"));
-                None
-            }
-            Some(Value::Text(t) | Value::Number(t)) => Some(trimmed(t)),
-            Some(Value::Date(d)) => Some(d.to_string()),
-            None => None,
+        let value = self.get(column)?;
+        if value == Value::Null {
+            self.errors.push(format!("{label} is NULL"));
+            return None;
         }
+        let text = value.into_text().and_then(trimmed);
+        if text.is_none() {
+            self.errors.push(format!("{label} is empty"));
+        }
+        text
     }
 }
 
-/// `text` without its surrounding spaces, reusing its buffer when it has none (most values).
-fn trimmed(text: String) -> String {
-    if text.trim().len() == text.len() {
-        text
-    } else {
-        text.trim().to_string()
+/// `text` without its surrounding spaces; `None` when nothing is left.
+fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    match text {
+        Cow::Borrowed(t) => Some(t.trim()).filter(|t| !t.is_empty()).map(Cow::Borrowed),
+        Cow::Owned(t) if t.trim().is_empty() => None,
+        Cow::Owned(t) if t.trim().len() == t.len() => Some(Cow::Owned(t)),
+        Cow::Owned(t) => Some(Cow::Owned(t.trim().to_string())),
     }
 }
 
@@ -91,10 +87,10 @@ impl RowParser<'_> {
             parser: self,
             errors: Vec::new(),
         };
-        let debtor_id = cells.require(Column::DebtorId);
-        let name = cells.text(Column::Name).unwrap_or_default();
-        let phone = cells.text(Column::Phone);
-        let email = cells.text(Column::Email);
+        let debtor_id = cells.require(Column::DebtorId).map(Cow::into_owned);
+        let name = cells.text(Column::Name).map(Cow::into_owned).unwrap_or_default();
+        let phone = cells.text(Column::Phone).map(Cow::into_owned);
+        let email = cells.text(Column::Email).map(Cow::into_owned);
         let kind = cells.require(Column::Kind).and_then(|text| {
             let kind = ItemKind::parse(&text);
             if kind.is_none() {
@@ -105,7 +101,7 @@ impl RowParser<'_> {
             }
             kind
         });
-        let reference = cells.require(Column::Reference);
+        let reference = cells.require(Column::Reference).map(Cow::into_owned);
         let due_date = self.due_date(&mut cells);
         let currency = self.currency(&mut cells);
         let (amount, paid) = match currency {
@@ -116,25 +112,29 @@ impl RowParser<'_> {
             None => (None, None),
         };
 
-        match (&debtor_id, kind, reference, due_date, amount, paid, currency) {
-            (Some(id), Some(kind), Some(reference), Some(due_date), Some(amount), Some(paid), Some(currency))
-                if cells.errors.is_empty() =>
-            {
-                Ok(DebtItem {
-                    debtor_id: id.clone(),
-                    name,
-                    phone,
-                    email,
-                    kind,
-                    reference,
-                    due_date,
-                    amount_minor: amount,
-                    paid_minor: paid,
-                    currency,
-                    origin,
-                })
-            }
-            _ => Err(RejectedRow {
+        match (debtor_id, kind, reference, due_date, amount, paid, currency) {
+            (
+                Some(debtor_id),
+                Some(kind),
+                Some(reference),
+                Some(due_date),
+                Some(amount),
+                Some(paid),
+                Some(currency),
+            ) if cells.errors.is_empty() => Ok(DebtItem {
+                debtor_id,
+                name,
+                phone,
+                email,
+                kind,
+                reference,
+                due_date,
+                amount_minor: amount,
+                paid_minor: paid,
+                currency,
+                origin,
+            }),
+            (debtor_id, ..) => Err(RejectedRow {
                 origin,
                 debtor_id,
                 reason: cells.errors.join("; "),
@@ -150,7 +150,8 @@ impl RowParser<'_> {
                 cells.errors.push(format!("{label} is NULL"));
                 None
             }
-            Value::Text(text) | Value::Number(text) => {
+            value => {
+                let text = value.into_text().unwrap_or_default();
                 let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
                 if date.is_none() {
                     cells
@@ -189,8 +190,9 @@ fn amount(cells: &mut Cells<'_>, column: Column, currency: Currency, if_null: Op
             Some(value) => return Some(value),
             None => Err("is NULL".to_string()),
         },
+        Some(Value::Integer(value)) => values::integer_minor(value, currency),
         Some(Value::Number(text)) => values::decimal_minor(&text, currency),
-        Some(Value::Text(text)) => parse_amount(&text, currency).map_err(|e| e.to_string()),
+        Some(Value::Text(text)) => parse_amount(text, currency).map_err(|e| e.to_string()),
         Some(Value::Date(date)) => Err(format!("{date} is a date, not an amount")),
     };
     result.map_err(|e| cells.errors.push(format!("{label} {e}"))).ok()

@@ -6,39 +6,55 @@ use crate::columns::TypeClass;
 use chrono::NaiveDate;
 use sqlx::ValueRef as _;
 use sqlx::postgres::{PgValueFormat, PgValueRef};
+use std::borrow::Cow;
 
-/// A value as read from a row.
+/// A value as read from a row, its text borrowed from the row: only what an item keeps is
+/// copied (a million rows are read per check).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Value {
+pub(crate) enum Value<'r> {
     Null,
     /// Text as stored (not trimmed).
-    Text(String),
-    /// An integer or `numeric`, as canonical decimal text: `-12`, `2500.00`.
-    Number(String),
+    Text(&'r str),
+    /// A `smallint`, `integer` or `bigint` sent in binary.
+    Integer(i64),
+    /// Any other number (`numeric`, or an integer sent as text), as canonical decimal text:
+    /// `-12`, `2500.00`.
+    Number(Cow<'r, str>),
     Date(NaiveDate),
 }
 
+impl<'r> Value<'r> {
+    /// The value as written in a message or kept as text: `2500`, `2025-11-20`; `None` for `NULL`.
+    pub(crate) fn into_text(self) -> Option<Cow<'r, str>> {
+        match self {
+            Value::Null => None,
+            Value::Text(t) => Some(Cow::Borrowed(t)),
+            Value::Number(n) => Some(n),
+            Value::Integer(n) => Some(Cow::Owned(n.to_string())),
+            Value::Date(d) => Some(Cow::Owned(d.to_string())),
+        }
+    }
+}
+
 /// Reads `value`, whose column is of type `class`. The error says what was found.
-pub(crate) fn decode(value: PgValueRef<'_>, class: TypeClass) -> Result<Value, String> {
+pub(crate) fn decode(value: PgValueRef<'_>, class: TypeClass) -> Result<Value<'_>, String> {
     if value.is_null() {
         return Ok(Value::Null);
     }
     let format = value.format();
     let bytes = value.as_bytes().map_err(|e| e.to_string())?;
-    let text = || {
-        std::str::from_utf8(bytes)
-            .map(str::to_string)
-            .map_err(|_| "is not valid UTF-8 text".to_string())
-    };
+    let text = || std::str::from_utf8(bytes).map_err(|_| "is not valid UTF-8 text".to_string());
     match (class, format) {
-        (TypeClass::Integer, PgValueFormat::Binary) => integer(bytes).map(|n| Value::Number(n.to_string())),
-        (TypeClass::Numeric, PgValueFormat::Binary) => numeric(bytes).map(Value::Number),
+        (TypeClass::Integer, PgValueFormat::Binary) => integer(bytes).map(Value::Integer),
+        (TypeClass::Numeric, PgValueFormat::Binary) => numeric(bytes).map(|n| Value::Number(Cow::Owned(n))),
         (TypeClass::Date, PgValueFormat::Binary) => date(bytes).map(Value::Date),
         (TypeClass::Date, PgValueFormat::Text) => {
             let t = text()?;
             t.parse().map(Value::Date).map_err(|_| format!("{t:?} is not a date"))
         }
-        (TypeClass::Integer | TypeClass::Numeric, PgValueFormat::Text) => text().map(Value::Number),
+        (TypeClass::Integer | TypeClass::Numeric, PgValueFormat::Text) => {
+            text().map(|t| Value::Number(Cow::Borrowed(t)))
+        }
         (TypeClass::Text | TypeClass::Other, _) => text().map(Value::Text),
     }
 }
@@ -158,6 +174,17 @@ pub(crate) fn decimal_minor(text: &str, currency: iso_currency::Currency) -> Res
         .ok_or_else(too_large)
 }
 
+/// An integer amount in minor units of a currency with `exponent` decimals: the same
+/// answers and messages as [`decimal_minor`] of the integer written out.
+pub(crate) fn integer_minor(value: i64, currency: iso_currency::Currency) -> Result<i64, String> {
+    if value < 0 {
+        return Err(format!("{value} is negative"));
+    }
+    value
+        .checked_mul(10_i64.pow(rappel_core::money::exponent(currency)))
+        .ok_or_else(|| format!("{value} is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +240,25 @@ mod tests {
             decimal_minor("99999999999999999999", Currency::XOF).unwrap_err(),
             "99999999999999999999 is too large"
         );
+    }
+
+    #[test]
+    fn integers_to_minor_units_as_their_decimal_text_would() {
+        for (value, currency) in [
+            (2_500, Currency::XOF),
+            (0, Currency::XOF),
+            (12, Currency::EUR),
+            (-5, Currency::XOF),
+            (i64::MAX, Currency::XOF),
+            (i64::MAX / 10, Currency::EUR),
+            (i64::MAX / 100, Currency::EUR),
+            (i64::MIN, Currency::EUR),
+        ] {
+            assert_eq!(
+                integer_minor(value, currency),
+                decimal_minor(&value.to_string(), currency),
+                "{value} {currency:?}"
+            );
+        }
     }
 }
