@@ -101,8 +101,34 @@ pub fn is_valid_with(database: &Database, number: &PhoneNumber) -> bool {
             Left(region) => database.by_id(region.as_ref()),
             Right(code) => database.by_code(&code).and_then(|m| m.into_iter().next()),
         })
-        .map(|meta| number_type(meta, &national) != Type::Unknown)
+        .map(|meta| is_any_type(meta, &national))
         .unwrap_or(false)
+}
+
+/// rappel's change: whether `value` is a number of any type, the question `is_valid` asks.
+/// `number_type` answers something other than `Unknown` exactly when the general pattern
+/// and one type's pattern match, whichever type; it tries the rare types first because it
+/// must name the first one that matches. This asks mobile and fixed line first, the types of
+/// nearly every client's number, and stops at the first match.
+fn is_any_type(meta: &Metadata, value: &str) -> bool {
+    let d = &meta.descriptors;
+    let any = d.general.is_match(value)
+        && [
+            &d.mobile,
+            &d.fixed_line,
+            &d.premium_rate,
+            &d.toll_free,
+            &d.shared_cost,
+            &d.voip,
+            &d.personal_number,
+            &d.pager,
+            &d.uan,
+            &d.voicemail,
+        ]
+        .into_iter()
+        .any(|desc| desc.as_ref().is_some_and(|desc| desc.is_match(value)));
+    debug_assert_eq!(any, number_type(meta, value) != Type::Unknown, "{value}");
+    any
 }
 
 pub fn length(meta: &Metadata, number: &ParseNumber<'_>, kind: Type) -> Validation {
