@@ -174,8 +174,8 @@ pub(crate) fn decimal_minor(text: &str, currency: iso_currency::Currency) -> Res
         .ok_or_else(too_large)
 }
 
-/// An integer amount in minor units of a currency with `exponent` decimals: the same
-/// answers and messages as [`decimal_minor`] of the integer written out.
+/// An integer amount, in whole units of `currency`, in its minor units: the same answers and
+/// messages as [`decimal_minor`] of the integer written out.
 pub(crate) fn integer_minor(value: i64, currency: iso_currency::Currency) -> Result<i64, String> {
     if value < 0 {
         return Err(format!("{value} is negative"));
