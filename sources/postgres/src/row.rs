@@ -57,7 +57,7 @@ impl<'a> Cells<'a> {
     fn require(&mut self, column: Column) -> Option<Cow<'a, str>> {
         let label = self.label(column);
         let value = self.get(column)?;
-        if value == Value::Null {
+        if matches!(value, Value::Null) {
             self.errors.push(format!("{label} is NULL"));
             return None;
         }
