@@ -95,30 +95,75 @@ pub fn is_gsm7(text: &str) -> bool {
 
 /// The encoding, units and segments of `text`: a GSM-7 text is read once; at the first
 /// character outside GSM-7, the text's UTF-16 units are counted from the start.
+///
+/// The parts are packed one character at a time only when a character takes two units
+/// (a GSM-7 extension, a surrogate pair), since those are never split across parts;
+/// otherwise they follow from the units alone.
 pub fn analyze(text: &str) -> SegmentInfo {
     let septets = &*SEPTETS;
-    let mut gsm = Parts::new(160, 153);
-    for (i, c) in text.chars().enumerate() {
+    let mut units = 0_u32;
+    let mut escaped = false;
+    for c in text.chars() {
         let Some(n) = septets.of(c) else {
-            let mut ucs = Parts::new(70, 67);
-            for c in text.chars() {
-                ucs.add(c.len_utf16() as u32);
-            }
-            return SegmentInfo {
-                encoding: Encoding::Ucs2,
-                segments: ucs.segments(),
-                units: ucs.units,
-                first_non_gsm: Some((i, c)),
-            };
+            return analyze_ucs2(text);
         };
-        gsm.add(n);
+        units += n;
+        escaped |= n > 1;
     }
+    let segments = if escaped {
+        packed(text.chars().map(|c| septets.of(c).unwrap_or(1)), 160, 153)
+    } else {
+        segments_of(units, 160, 153)
+    };
     SegmentInfo {
         encoding: Encoding::Gsm7,
-        segments: gsm.segments(),
-        units: gsm.units,
+        segments,
+        units,
         first_non_gsm: None,
     }
+}
+
+/// [`analyze`] of a text with a character outside GSM-7.
+fn analyze_ucs2(text: &str) -> SegmentInfo {
+    let septets = &*SEPTETS;
+    let (units, segments) = count(text.chars().map(|c| c.len_utf16() as u32), 70, 67);
+    SegmentInfo {
+        encoding: Encoding::Ucs2,
+        segments,
+        units,
+        first_non_gsm: text.chars().enumerate().find(|&(_, c)| septets.of(c).is_none()),
+    }
+}
+
+/// Units and segments of characters costing `costs`, in messages of `single` units alone
+/// and `part` per part.
+fn count(costs: impl Iterator<Item = u32> + Clone, single: u32, part: u32) -> (u32, u32) {
+    let mut units = 0;
+    let mut wide = false;
+    for cost in costs.clone() {
+        units += cost;
+        wide |= cost > 1;
+    }
+    let segments = if wide {
+        packed(costs, single, part)
+    } else {
+        segments_of(units, single, part)
+    };
+    (units, segments)
+}
+
+/// Segments of characters costing `costs`, packed one by one: none is split across parts.
+fn packed(costs: impl Iterator<Item = u32>, single: u32, part: u32) -> u32 {
+    let mut parts = Parts::new(single, part);
+    for cost in costs {
+        parts.add(cost);
+    }
+    parts.segments()
+}
+
+/// Segments of `units` characters of one unit each.
+fn segments_of(units: u32, single: u32, part: u32) -> u32 {
+    if units <= single { 1 } else { units.div_ceil(part) }
 }
 
 /// Units of a text and the parts they take when packed in order into parts of `part`
@@ -374,5 +419,43 @@ Merci de régulariser votre situation dans les meilleurs délais.";
             "…".repeat(70),
             "kept when dots would cost more"
         );
+    }
+
+    /// `analyze` as it was before it counted segments from the units: packing every
+    /// character one by one.
+    fn analyze_before(text: &str) -> SegmentInfo {
+        let septets = &*SEPTETS;
+        let mut gsm = Parts::new(160, 153);
+        for (i, c) in text.chars().enumerate() {
+            let Some(n) = septets.of(c) else {
+                let mut ucs = Parts::new(70, 67);
+                for c in text.chars() {
+                    ucs.add(c.len_utf16() as u32);
+                }
+                return SegmentInfo {
+                    encoding: Encoding::Ucs2,
+                    segments: ucs.segments(),
+                    units: ucs.units,
+                    first_non_gsm: Some((i, c)),
+                };
+            };
+            gsm.add(n);
+        }
+        SegmentInfo {
+            encoding: Encoding::Gsm7,
+            segments: gsm.segments(),
+            units: gsm.units,
+            first_non_gsm: None,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+        /// Texts around the limits, with extension characters, accents and emoji.
+        #[test]
+        fn counts_every_text_as_before(text in "[a-z €{é•😀]{0,400}", gsm in "[a-z {}^€]{100,480}") {
+            proptest::prop_assert_eq!(analyze(&text), analyze_before(&text));
+            proptest::prop_assert_eq!(analyze(&gsm), analyze_before(&gsm));
+        }
     }
 }
