@@ -217,4 +217,32 @@ mod tests {
         assert!(DefaultRegion::from_calling_code("+999").is_err());
         assert!(DefaultRegion::from_calling_code("senegal").is_err());
     }
+
+    /// The vendored `phonenumber` reads whether a text can be a phone number in one pass
+    /// (`vendor/phonenumber/RAPPEL.md`); debug builds assert on every call that its parser
+    /// combinators agree. Every text of up to four of these pieces is asked.
+    #[test]
+    fn viable_numbers_are_read_as_the_parser_reads_them() {
+        let pieces = [
+            "1", "23", "+", "\u{FF0B}", "-", " ", "(", "*", "x", "Z", "\u{2011}", "\u{3000}", "@", ".", "é", "0",
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+            texts.sort();
+            texts.dedup();
+        }
+        assert!(texts.len() > 50_000, "{}", texts.len());
+        let viable = texts.iter().filter(|t| phonenumber::is_viable(t.as_str())).count();
+        // Both answers occur, so the assertion compares both ways.
+        assert!(
+            viable > 1_000 && viable < texts.len() - 1_000,
+            "{viable} of {}",
+            texts.len()
+        );
+    }
 }

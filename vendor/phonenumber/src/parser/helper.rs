@@ -100,14 +100,28 @@ const fn ascii_mask(set: &str) -> u128 {
     mask
 }
 
+/// Whether `c` is in `set`, with `mask = ascii_mask(set)`.
+fn in_set(c: char, set: &str, mask: u128) -> bool {
+    if c.is_ascii() {
+        mask >> (c as u32) & 1 == 1
+    } else {
+        set.contains(c)
+    }
+}
+
 /// `nom::character::complete::one_of(set)`, with `mask = ascii_mask(set)`.
 fn one_of_set<'a>(i: &'a str, set: &str, mask: u128) -> IResult<&'a str, char> {
     match i.chars().next() {
-        Some(c) if if c.is_ascii() { mask >> (c as u32) & 1 == 1 } else { set.contains(c) } => {
-            Ok((&i[c.len_utf8()..], c))
-        }
+        Some(c) if in_set(c, set, mask) => Ok((&i[c.len_utf8()..], c)),
         _ => Err(nom::Err::Error(make_error(i, ErrorKind::OneOf))),
     }
+}
+
+// rappel's change: each set has a predicate on one character (`is_…`), which the parser of
+// the same name uses.
+pub fn is_punctuation(c: char) -> bool {
+    const MASK: u128 = ascii_mask(PUNCTUATION);
+    in_set(c, PUNCTUATION, MASK)
 }
 
 pub fn punctuation(i: &str) -> IResult<&str, char> {
@@ -115,9 +129,19 @@ pub fn punctuation(i: &str) -> IResult<&str, char> {
     one_of_set(i, PUNCTUATION, MASK)
 }
 
+pub fn is_alpha(c: char) -> bool {
+    const MASK: u128 = ascii_mask(ALPHA);
+    in_set(c, ALPHA, MASK)
+}
+
 pub fn alpha(i: &str) -> IResult<&str, char> {
     const MASK: u128 = ascii_mask(ALPHA);
     one_of_set(i, ALPHA, MASK)
+}
+
+pub fn is_digit(c: char) -> bool {
+    const MASK: u128 = ascii_mask(DIGIT);
+    in_set(c, DIGIT, MASK)
 }
 
 // TODO: Extend with Unicode digits.
@@ -126,9 +150,19 @@ pub fn digit(i: &str) -> IResult<&str, char> {
     one_of_set(i, DIGIT, MASK)
 }
 
+pub fn is_plus(c: char) -> bool {
+    const MASK: u128 = ascii_mask(PLUS);
+    in_set(c, PLUS, MASK)
+}
+
 pub fn plus(i: &str) -> IResult<&str, char> {
     const MASK: u128 = ascii_mask(PLUS);
     one_of_set(i, PLUS, MASK)
+}
+
+pub fn is_star(c: char) -> bool {
+    const MASK: u128 = ascii_mask(STAR);
+    in_set(c, STAR, MASK)
 }
 
 pub fn star(i: &str) -> IResult<&str, char> {
