@@ -39,8 +39,11 @@ impl DateFormat {
 
     /// Reads a date in the configured format or in ISO `YYYY-MM-DD`.
     pub fn parse(&self, text: &str) -> Option<NaiveDate> {
+        if self.text == ISO {
+            return iso_quick(text).unwrap_or_else(|| self.parse_own(text));
+        }
         self.parse_own(text)
-            .or_else(|| (self.text != ISO).then(|| text.parse().ok()).flatten())
+            .or_else(|| iso_quick(text).unwrap_or_else(|| text.parse().ok()))
     }
 
     fn parse_own(&self, text: &str) -> Option<NaiveDate> {
@@ -57,6 +60,22 @@ impl DateFormat {
             format!("{} or {ISO}", self.text)
         }
     }
+}
+
+/// Most books write `2025-11-20`: a text of exactly that form is read at once, with chrono's
+/// answer (a test checks), `Some(None)` for a date that does not exist; `None` for another
+/// form.
+fn iso_quick(text: &str) -> Option<Option<NaiveDate>> {
+    let &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = text.as_bytes() else {
+        return None;
+    };
+    let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = |ds: &[u8]| ds.iter().fold(0_u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let year = i32::try_from(value(&digits[..4])).ok()?;
+    Some(NaiveDate::from_ymd_opt(year, value(&digits[4..6]), value(&digits[6..])))
 }
 
 #[cfg(test)]
@@ -78,6 +97,14 @@ mod tests {
         assert_eq!(iso.parse("2025-11-20"), date("2025-11-20"));
         assert_eq!(iso.parse("20/11/2025"), None);
         assert_eq!(iso.expected(), "%Y-%m-%d");
+        // A format that looks like ISO is read as configured first.
+        let year_day_month = DateFormat::new("%Y-%d-%m").unwrap();
+        assert_eq!(year_day_month.parse("2025-05-11"), date("2025-11-05"));
+        assert_eq!(
+            year_day_month.parse("2025-11-20"),
+            date("2025-11-20"),
+            "not a day-month: ISO"
+        );
     }
 
     #[test]
@@ -93,5 +120,22 @@ mod tests {
                 .unwrap_err()
                 .contains("is not a strftime date format")
         );
+    }
+
+    proptest::proptest! {
+        /// The quick reading of `dddd-dd-dd` gives chrono's answer, valid dates or not, in
+        /// ISO and in another configured format.
+        #[test]
+        fn iso_dates_are_read_as_chrono_reads_them(year in 0_u32..10_000, month in 0_u32..100, day in 0_u32..100) {
+            let text = format!("{year:04}-{month:02}-{day:02}");
+            let mut parsed = Parsed::new();
+            let items = StrftimeItems::new(ISO).parse_to_owned().unwrap();
+            let chrono = chrono::format::parse(&mut parsed, &text, items.iter())
+                .ok()
+                .and_then(|()| parsed.to_naive_date().ok());
+            proptest::prop_assert_eq!(DateFormat::new(ISO).unwrap().parse(&text), chrono, "{}", text);
+            proptest::prop_assert_eq!(DateFormat::new("%d/%m/%Y").unwrap().parse(&text), chrono, "{}", text);
+            proptest::prop_assert_eq!(text.parse::<NaiveDate>().ok(), chrono, "{}", text);
+        }
     }
 }
