@@ -82,7 +82,7 @@ pub fn normalize_e164(raw: &str, region: DefaultRegion) -> Result<String, PhoneE
     // crate would otherwise strip the US "1" from "+252…" when the default region is US).
     let region = if trimmed.starts_with('+') { None } else { Some(region.0) };
     let number = phonenumber::parse(region, trimmed).map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
-    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    let e164 = write_e164(&number);
     // Valid, and standing on its own: read back without a default region, it is the same
     // valid number (a few inputs parse into numbers that only look valid from one region).
     // Both are one check, since the same E.164 text is the same country code and national
@@ -92,11 +92,29 @@ pub fn normalize_e164(raw: &str, region: DefaultRegion) -> Result<String, PhoneE
     } else {
         phonenumber::parse(None, &e164).map_err(|_| PhoneError::Invalid(trimmed.to_string()))?
     };
-    if phonenumber::is_valid(&again) && again.format().mode(phonenumber::Mode::E164).to_string() == e164 {
+    if phonenumber::is_valid(&again) && write_e164(&again) == e164 {
         Ok(e164)
     } else {
         Err(PhoneError::Invalid(trimmed.to_string()))
     }
+}
+
+/// `number` in E.164, `+221771234567`, as the crate's formatter writes it in that mode
+/// (`+`, the calling code, the national number's leading zeros and digits), with neither
+/// its metadata lookup nor `fmt`: it is written twice per number. Debug builds (tests,
+/// fuzzing) check it against the formatter on every call.
+fn write_e164(number: &phonenumber::PhoneNumber) -> String {
+    let national = number.national();
+    let (mut code, mut value) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (code, value) = (code.format(number.code().value()), value.format(national.value()));
+    let zeros = usize::from(national.zeros());
+    let mut written = String::with_capacity(1 + code.len() + zeros + value.len());
+    written.push('+');
+    written.push_str(code);
+    written.extend(std::iter::repeat_n('0', zeros));
+    written.push_str(value);
+    debug_assert_eq!(written, number.format().mode(phonenumber::Mode::E164).to_string());
+    written
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use csv::{ByteRecord, Reader, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use iso_currency::Currency;
 use rappel_core::dates::DateFormat;
-use rappel_core::{ItemKind, RejectedRow, SourceBatch, SourceError};
+use rappel_core::{DebtItem, ItemKind, RejectedRow, SourceBatch, SourceError};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -105,6 +105,7 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
     // Three stages run together: reading the next chunk of rows (sequential), parsing this
     // one (amounts, dates, strings) on every core, and adding the previous one to the batch.
     let mut batch = SourceBatch::default();
+    let line_prefix = format!("{} line ", settings.label);
     let mut chunk = rows.next_chunk()?;
     let mut parsed = Vec::new();
     while !chunk.is_empty() {
@@ -115,7 +116,7 @@ pub(crate) fn read(settings: &Settings) -> Result<SourceBatch, SourceError> {
                     || {
                         chunk
                             .par_drain(..)
-                            .map(|(record, line)| parser.parse(&record, format!("{} line {line}", settings.label)))
+                            .map(|(record, line)| parser.parse(&record, DebtItem::origin_at(&line_prefix, line)))
                             .collect::<Vec<_>>()
                     },
                     || batch.add(std::mem::take(&mut parsed)),

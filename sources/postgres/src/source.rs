@@ -8,7 +8,7 @@ use crate::url::DatabaseUrl;
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use iso_currency::Currency;
-use rappel_core::{Source, SourceBatch, SourceError};
+use rappel_core::{DebtItem, Source, SourceBatch, SourceError};
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Executor as _, SqlSafeStr as _, Statement as _};
 use std::time::Duration;
@@ -128,7 +128,7 @@ impl Source for PostgresSource {
             .map_err(|e| self.query_error(&format!("the query failed after {number} rows"), e))?
         {
             number += 1;
-            batch.add([parser.parse(&row, format!("query row {number}"))]);
+            batch.add([parser.parse(&row, DebtItem::origin_at("query row ", number))]);
         }
         drop(rows);
         if let Err(e) = conn.close().await {
