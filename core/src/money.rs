@@ -98,13 +98,26 @@ fn separators(locale: &str) -> (char, char) {
 /// Millionths of a currency unit as a decimal: `7500` → `0.0075`, `135000` → `0.135`,
 /// `2000000` → `2.00`. At least two decimals, trailing zeros beyond them dropped.
 pub fn format_micros(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
     let abs = micros.unsigned_abs();
-    let mut frac = format!("{:06}", abs % 1_000_000);
-    while frac.len() > 2 && frac.ends_with('0') {
-        frac.pop();
+    let mut whole = itoa::Buffer::new();
+    let whole = whole.format(abs / 1_000_000);
+    // The six decimals, then their trailing zeros dropped down to two (written once per
+    // message a check previews, without the formatting machinery).
+    let mut frac = *b"000000";
+    let mut rest = abs % 1_000_000;
+    for digit in frac.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
-    format!("{sign}{}.{frac}", abs / 1_000_000)
+    let kept = frac.iter().rposition(|&d| d != b'0').map_or(2, |last| last + 1).max(2);
+    let mut text = String::with_capacity(1 + whole.len() + 1 + kept);
+    if micros < 0 {
+        text.push('-');
+    }
+    text.push_str(whole);
+    text.push('.');
+    text.extend(frac[..kept].iter().map(|&d| char::from(d)));
+    text
 }
 
 /// Why an amount could not be read.
@@ -276,6 +289,11 @@ mod tests {
         assert_eq!(format_micros(135_000), "0.135");
         assert_eq!(format_micros(2_000_000), "2.00");
         assert_eq!(format_micros(0), "0.00");
+        assert_eq!(format_micros(-1), "-0.000001");
+        assert_eq!(format_micros(-1_234_500_000), "-1234.50");
+        assert_eq!(format_micros(1_000_010), "1.00001");
+        assert_eq!(format_micros(i64::MIN), "-9223372036854.775808");
+        assert_eq!(format_micros(i64::MAX), "9223372036854.775807");
     }
 
     #[test]

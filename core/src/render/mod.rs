@@ -355,8 +355,9 @@ impl Renderer {
     /// (else the default reminder's) and an HTML part from `<template>.html` (else the
     /// default reminder's).
     pub fn render_message(&self, medium: Medium, template: &str, data: &ReminderData) -> Result<Rendered, RenderError> {
-        let base = format!("{}/{}", self.locale, medium.as_str());
-        let name = format!("{base}/{template}");
+        // Once per message: joined without `format!`.
+        let base = [self.locale.as_str(), medium.as_str()].join("/");
+        let name = [base.as_str(), template].join("/");
         // The data is turned into JSON once, for the body, the subject and the HTML part.
         let context = Context::wraps(View {
             data,
