@@ -101,23 +101,13 @@ pub fn format_micros(micros: i64) -> String {
     let abs = micros.unsigned_abs();
     let mut whole = itoa::Buffer::new();
     let whole = whole.format(abs / 1_000_000);
-    // The six decimals, then their trailing zeros dropped down to two (written once per
-    // message a check previews, without the formatting machinery).
-    let mut frac = *b"000000";
-    let mut rest = abs % 1_000_000;
-    for digit in frac.iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    let kept = frac.iter().rposition(|&d| d != b'0').map_or(2, |last| last + 1).max(2);
-    let mut text = String::with_capacity(1 + whole.len() + 1 + kept);
-    if micros < 0 {
-        text.push('-');
-    }
-    text.push_str(whole);
-    text.push('.');
-    text.extend(frac[..kept].iter().map(|&d| char::from(d)));
-    text
+    // The six decimals (a leading 1 keeps their zeros), then their trailing zeros dropped
+    // down to two: written once per message a check previews, without `format!`.
+    let mut frac = itoa::Buffer::new();
+    let frac = &frac.format(abs % 1_000_000 + 1_000_000)[1..];
+    let frac = &frac[..frac.trim_end_matches('0').len().max(2)];
+    let sign = if micros < 0 { "-" } else { "" };
+    [sign, whole, ".", frac].concat()
 }
 
 /// Why an amount could not be read.

@@ -27,9 +27,8 @@ pub fn phone_number(i: &str) -> IResult<&str, &str> {
 /// signs, then three digits each after any punctuation or stars, then punctuation, stars,
 /// digits and letters to the end.
 pub fn is_phone_number(i: &str) -> bool {
-    let mut digits = i.chars();
-    let short = digits.by_ref().take(consts::MIN_LENGTH_FOR_NSN).filter(|&c| is_digit(c)).count();
-    if short == consts::MIN_LENGTH_FOR_NSN && digits.next().is_none() {
+    // `digit` is ASCII only: as many bytes as digits.
+    if i.len() == consts::MIN_LENGTH_FOR_NSN && i.chars().all(is_digit) {
         return true;
     }
     let mut rest = i.trim_start_matches(is_plus).chars();
