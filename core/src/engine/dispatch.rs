@@ -308,9 +308,12 @@ async fn finish<'e>(
         } => (job, id, previous_attempt, guard),
     };
     let span = tracing::info_span!("send", debtor = %job.send.report.debtor_id, reminder = id);
-    let (report, end, estimated_cost_micros) = send_job(engine, *job, id, previous_attempt, ledger, downs, now)
-        .instrument(span)
-        .await?;
+    // A send's state is kilobytes: boxed once its slot is held, the window of sends waiting
+    // for a slot stays small and the state is never copied from one future into another.
+    let (report, end, estimated_cost_micros) =
+        Box::pin(send_job(engine, *job, id, previous_attempt, ledger, downs, now))
+            .instrument(span)
+            .await?;
     Ok(Finished {
         report,
         end: Some(end),
@@ -398,9 +401,8 @@ async fn send_job(
             _ => None,
         };
         if let Some(state) = flag {
-            ledger
-                .flag_contact(&report.to, state, Some(&report.debtor_id), &e.message, now)
-                .await?;
+            // Boxed, like the reroute below: rare, they would otherwise size every send.
+            Box::pin(ledger.flag_contact(&report.to, state, Some(&report.debtor_id), &e.message, now)).await?;
         }
         if e.kind == SendErrorKind::ChannelDown {
             downs[route].store(true, Ordering::SeqCst);
@@ -428,16 +430,15 @@ async fn send_job(
             "permanent failure, trying the next channel");
         let (next_report, html, estimated_cost_micros) = engine.plan_for(&data, &next, report.cycle)?;
         let hash = crate::render::body_hash(&next_report.body);
-        ledger
-            .reroute(
-                id,
-                &next_report.channel,
-                &next_report.template,
-                &next_report.to,
-                &hash,
-                now,
-            )
-            .await?;
+        Box::pin(ledger.reroute(
+            id,
+            &next_report.channel,
+            &next_report.template,
+            &next_report.to,
+            &hash,
+            now,
+        ))
+        .await?;
         due = Due {
             report: MessageReport {
                 reminder_id: Some(id),
