@@ -57,45 +57,53 @@ CREATE TABLE debt_repayments (
 CREATE INDEX invoice_payments_invoice ON invoice_payments (invoice_id);
 CREATE INDEX debt_repayments_debt ON debt_repayments (debt_id);
 
--- The items rappel reads: one row per invoice and per manual debt, with the standard
--- columns and `paid` = the sum of its payments. Fully paid items stay in the list: that is
+-- What rappel reads, by default in two queries run in one snapshot: the clients (one row
+-- each: id, name, phone, email), then the items (one row per invoice and per manual debt,
+-- with `paid` = the sum of its payments). rappel gives each client's details to its items
+-- itself: the database does not join a million items with their clients, nor send a
+-- client's name, phone and email once per item. Fully paid items stay in the list: that is
 -- how rappel sees that a client has paid everything and stops reminding them.
 --
--- The query has no ORDER BY: the database then sends rows as it finds them, while rappel
--- reads them, instead of sorting them all first. With this query rappel orders clients by
--- id and each client's items by due date and reference itself.
+-- The items query has no ORDER BY: the database then sends rows as it finds them, while
+-- rappel reads them, instead of sorting them all first. rappel orders clients by id and
+-- each client's items by due date and reference itself.
 --
--- The text between the two BEGIN/END lines is the `postgres` source's default `query`
--- (the source reads it from this file when it is compiled). The view is only a convenience
--- for looking at the data by hand: `SELECT * FROM rappel_items;`.
-CREATE VIEW rappel_items AS
+-- The text between each BEGIN/END pair is the `postgres` source's default `clients_query`
+-- and `query` (the source reads them from this file when it is compiled). The views are
+-- only a convenience for looking at the data by hand (`SELECT * FROM rappel_items;`);
+-- rappel_items, both in one, is the single `query` one's own can start from.
+CREATE VIEW rappel_clients AS
+-- BEGIN rappel default clients_query
+SELECT id::text AS debtor_id, name, phone, email
+  FROM clients
+-- END rappel default clients_query
+;
+
+CREATE VIEW rappel_debts AS
 -- BEGIN rappel default query
-SELECT c.id::text AS debtor_id,
-       c.name,
-       c.phone,
-       c.email,
+SELECT i.client_id::text AS debtor_id,
        'invoice' AS kind,
        i.number AS reference,
        i.due_date,
        i.amount,
        COALESCE(p.paid, 0)::bigint AS paid
   FROM invoices i
-  JOIN clients c ON c.id = i.client_id
   LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM invoice_payments GROUP BY invoice_id) p
          ON p.invoice_id = i.id
 UNION ALL
-SELECT c.id::text,
-       c.name,
-       c.phone,
-       c.email,
+SELECT d.client_id::text,
        'manual',
        COALESCE(NULLIF(d.reference, ''), d.id::text),
        d.due_date,
        d.amount,
        COALESCE(r.paid, 0)::bigint
   FROM manual_debts d
-  JOIN clients c ON c.id = d.client_id
   LEFT JOIN (SELECT debt_id, sum(amount) AS paid FROM debt_repayments GROUP BY debt_id) r
          ON r.debt_id = d.id
 -- END rappel default query
 ;
+
+CREATE VIEW rappel_items AS
+SELECT c.debtor_id, c.name, c.phone, c.email, d.kind, d.reference, d.due_date, d.amount, d.paid
+  FROM rappel_debts d
+  JOIN rappel_clients c ON c.debtor_id = d.debtor_id;

@@ -188,6 +188,36 @@ fn sql_name(type_name: &str) -> String {
     }
 }
 
+/// What a query's rows are: which columns are read from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// One row per item, with its client's details (`query` alone).
+    Items,
+    /// One row per item, its client's details coming from `clients_query`.
+    ItemsOfClients,
+    /// One row per client: its id and details (`clients_query`).
+    Clients,
+}
+
+impl Reads {
+    fn columns(self) -> &'static [Column] {
+        use Column::{Amount, Currency, DebtorId, DueDate, Email, Kind, Name, Paid, Phone, Reference};
+        match self {
+            Reads::Items => &Column::ALL,
+            Reads::ItemsOfClients => &[DebtorId, Kind, Reference, DueDate, Amount, Paid, Currency],
+            Reads::Clients => &[DebtorId, Name, Phone, Email],
+        }
+    }
+
+    /// The query, as messages name it.
+    pub(crate) fn query(self) -> &'static str {
+        match self {
+            Reads::Items | Reads::ItemsOfClients => "the query",
+            Reads::Clients => "the clients query",
+        }
+    }
+}
+
 /// Where each column is in the query's rows, and how to read it.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
@@ -198,11 +228,12 @@ impl Layout {
     /// Matches the query's result columns against the expected names and types. The error
     /// lists every problem: missing required columns (with the columns found) and columns
     /// of a type that cannot be read.
-    pub(crate) fn find(found: &[PgColumn], names: &ColumnNames) -> Result<Self, String> {
+    pub(crate) fn find(found: &[PgColumn], names: &ColumnNames, reads: Reads) -> Result<Self, String> {
         let mut slots = [None; Column::ALL.len()];
         let mut missing = Vec::new();
         let mut mistyped = Vec::new();
-        for (slot, column) in slots.iter_mut().zip(Column::ALL) {
+        for &column in reads.columns() {
+            let slot = &mut slots[column as usize];
             let wanted = names.get(column);
             let Some((index, c)) = found
                 .iter()
@@ -220,10 +251,11 @@ impl Layout {
                 *slot = Some((index, class));
             } else {
                 mistyped.push(format!(
-                    "column {} is {}, expected {} (cast it in the query: {}{})",
+                    "column {} is {}, expected {} (cast it in {}: {}{})",
                     names.describe(column),
                     sql_name(type_name),
                     column.expected(),
+                    reads.query(),
                     c.name(),
                     column.cast()
                 ));
@@ -232,13 +264,15 @@ impl Layout {
         let mut problems = Vec::new();
         if !missing.is_empty() {
             let found: Vec<&str> = found.iter().map(|c| c.name()).collect();
-            let required: Vec<&str> = Column::ALL
+            let required: Vec<&str> = reads
+                .columns()
                 .iter()
                 .filter(|c| c.required())
                 .map(|c| names.get(*c))
                 .collect();
             problems.push(format!(
-                "the query returns no column {}; it must return {} (found: {})",
+                "{} returns no column {}; it must return {} (found: {})",
+                reads.query(),
                 missing.join(", "),
                 required.join(", "),
                 if found.is_empty() {

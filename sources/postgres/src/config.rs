@@ -8,9 +8,9 @@ use rappel_core::config::Interval;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// `[source]` with `kind = "postgres"`: debt items read by one SQL query from the shop's
-/// billing database, one row per invoice or manual debt. The query runs in a fresh
-/// connection at every check; rows are read as they arrive, not all held at once.
+/// `[source]` with `kind = "postgres"`: debt items read from the shop's billing database by
+/// one SQL query, one row per invoice or manual debt (or by two: the clients, then the items).
+/// The queries run in a fresh connection at every check; rows are read as they arrive.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresConfig {
@@ -20,9 +20,11 @@ pub struct PostgresConfig {
     pub url: DatabaseUrl,
     /// The SQL query that lists the items. Default: the query of
     /// `config/examples/postgres/schema.sql` (invoices and manual debts with the sum of
-    /// their payments). It must return the columns `debtor_id`, `name`, `kind`,
-    /// `reference`, `due_date` and `amount`, and may return `phone`, `email`, `paid` and
-    /// `currency` (or the names given in `[source.columns]`). Accepted column types: text
+    /// their payments, the clients' details coming from its `clients_query`). It must return
+    /// the columns `debtor_id`, `name`, `kind`, `reference`, `due_date` and `amount`, and may
+    /// return `phone`, `email`, `paid` and `currency` (or the names given in
+    /// `[source.columns]`); with `clients_query`, `name`, `phone` and `email` come from
+    /// there instead. Accepted column types: text
     /// (`text`, `varchar`, `char`; integers too for ids and references), `date` or
     /// `YYYY-MM-DD` text for `due_date`, `bigint`, `integer`, `smallint` or `numeric` in
     /// major units (francs, euros) for `amount` and `paid`, and text for `kind` (`invoice`
@@ -30,6 +32,16 @@ pub struct PostgresConfig {
     /// means `currency`. Floating-point columns are refused: cast them to `numeric`.
     #[serde(default)]
     pub query: Option<String>,
+    /// The SQL query that lists the clients, one row each with `debtor_id` and `name`, and
+    /// optionally `phone` and `email` (or their names in `[source.columns]`), for a `query`
+    /// that returns items without their clients' details: the database then neither joins
+    /// every item with its client nor sends a client's details once per item. Both queries
+    /// run in one read-only snapshot (`REPEATABLE READ`), the clients first. A client listed
+    /// twice keeps the first non-empty value of each detail; an item whose client is not
+    /// listed is refused. Default: the clients query of `config/examples/postgres/schema.sql`
+    /// when `query` is not set either, none when it is (its rows then carry the details).
+    #[serde(default)]
+    pub clients_query: Option<String>,
     /// How long to wait for the connection (default `"10s"`).
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Interval,
@@ -116,7 +128,7 @@ mod tests {
         };
         assert_eq!(
             err("querry = \"SELECT 1\""),
-            "source.querry: unknown field `querry`, expected one of `url`, `query`, `connect_timeout`, `statement_timeout`, `currency`, `columns`"
+            "source.querry: unknown field `querry`, expected one of `url`, `query`, `clients_query`, `connect_timeout`, `statement_timeout`, `currency`, `columns`"
         );
         assert_eq!(
             err("currency = \"FCFA\""),

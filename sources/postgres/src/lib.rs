@@ -2,9 +2,11 @@
 //!
 //! One SQL query returns one row per invoice or manual debt with the standard columns
 //! (`debtor_id, name, phone, email, kind, reference, due_date, amount, paid, currency`,
-//! renamable in `[source.columns]`). The default query reads the example schema of
-//! `config/examples/postgres/schema.sql`. Rows are streamed; a row that cannot be read is
-//! reported as `query row N` and the other rows are still used. The password of the URL
+//! renamable in `[source.columns]`), or two do: the clients with their details, then the
+//! items without them. The default queries read the example schema of
+//! `config/examples/postgres/schema.sql` that way. Rows are streamed; a row that cannot be
+//! read is reported as `query row N` (`clients query row N`) and the other rows are still
+//! used. The password of the URL
 //! never appears in messages, logs or `Debug` output.
 #![warn(missing_docs)]
 
@@ -23,7 +25,7 @@ mod values;
 
 pub use columns::ColumnNames;
 pub use config::{CurrencyCode, PostgresConfig};
-pub use query::{EXAMPLE_SCHEMA, default_query};
+pub use query::{EXAMPLE_SCHEMA, default_clients_query, default_query};
 pub use source::PostgresSource;
 pub use url::DatabaseUrl;
 
@@ -40,16 +42,29 @@ pub fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Source>, ConfigError> {
     let config: PostgresConfig = ctx.component.parse()?;
     // Rappel's own query leaves the order to the check; a user's query keeps its ORDER BY.
     let sort_by_client = config.query.is_none();
+    let clean = |q: &str| q.trim().trim_end_matches(';').trim_end().to_string();
+    let clients_query = match config.clients_query {
+        Some(q) if q.trim().is_empty() => {
+            return Err(ctx.error(
+                "clients_query",
+                "is empty: remove it to read the clients' details from `query`",
+            ));
+        }
+        Some(q) => Some(clean(&q)),
+        None if config.query.is_none() => Some(default_clients_query().to_string()),
+        None => None,
+    };
     let query = match config.query {
         Some(q) if q.trim().is_empty() => {
             return Err(ctx.error("query", "is empty: remove it to use the default query"));
         }
-        Some(q) => q.trim().trim_end_matches(';').trim_end().to_string(),
+        Some(q) => clean(&q),
         None => default_query().to_string(),
     };
     Ok(Box::new(PostgresSource::new(source::Settings {
         url: config.url,
         query,
+        clients_query,
         sort_by_client,
         connect_timeout: config.connect_timeout.0,
         statement_timeout: config.statement_timeout.0,
@@ -87,6 +102,10 @@ mod build_tests {
         assert_eq!(
             err("url = \"postgres://db/x\"\nquery = \"  \""),
             "source.query: is empty: remove it to use the default query"
+        );
+        assert_eq!(
+            err("url = \"postgres://db/x\"\nclients_query = \"\""),
+            "source.clients_query: is empty: remove it to read the clients' details from `query`"
         );
         assert_eq!(
             err("url = \"http://rappel:s3cret@db/x\""),

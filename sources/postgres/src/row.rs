@@ -79,7 +79,61 @@ fn trimmed(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     }
 }
 
+/// A client's details from the clients query, given to the first of its items.
+#[derive(Debug, Default)]
+pub(crate) struct ClientDetails {
+    pub(crate) name: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+}
+
+impl ClientDetails {
+    /// Gives the details to `item` (its own are empty: its query does not return them).
+    pub(crate) fn give(self, item: &mut DebtItem) {
+        item.name = self.name;
+        item.phone = self.phone;
+        item.email = self.email;
+    }
+
+    /// Fills what is still empty from a later row of the same client, as items' details
+    /// are (the first non-empty value wins).
+    pub(crate) fn fill(&mut self, other: ClientDetails) {
+        if self.name.is_empty() {
+            self.name = other.name;
+        }
+        if self.phone.is_none() {
+            self.phone = other.phone;
+        }
+        if self.email.is_none() {
+            self.email = other.email;
+        }
+    }
+}
+
 impl RowParser<'_> {
+    /// Reads a row of the clients query, found at `origin` (`clients query row 3`).
+    pub(crate) fn parse_client(&self, row: &PgRow, origin: String) -> Result<(String, ClientDetails), RejectedRow> {
+        let mut cells = Cells {
+            row,
+            parser: self,
+            errors: Vec::new(),
+        };
+        let debtor_id = cells.require(Column::DebtorId).map(Cow::into_owned);
+        let details = ClientDetails {
+            name: cells.text(Column::Name).map(Cow::into_owned).unwrap_or_default(),
+            phone: cells.text(Column::Phone).map(Cow::into_owned),
+            email: cells.text(Column::Email).map(Cow::into_owned),
+        };
+        match debtor_id {
+            Some(id) if cells.errors.is_empty() => Ok((id, details)),
+            debtor_id => Err(RejectedRow {
+                origin,
+                debtor_id,
+                reason: cells.errors.join("; "),
+            }),
+        }
+    }
+
     /// Reads `row`, found at `origin` (`query row 12`).
     pub(crate) fn parse(&self, row: &PgRow, origin: String) -> Result<DebtItem, RejectedRow> {
         let mut cells = Cells {

@@ -1,16 +1,18 @@
 //! The live source: one connection per read, the statement timeout set on it, the query
 //! checked against the expected columns, then its rows streamed one by one.
 
-use crate::columns::{ColumnNames, Layout};
+use crate::columns::{ColumnNames, Layout, Reads};
 use crate::errors::DbError;
-use crate::row::RowParser;
+use crate::row::{ClientDetails, RowParser};
 use crate::url::DatabaseUrl;
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use iso_currency::Currency;
-use rappel_core::{DebtItem, Source, SourceBatch, SourceError};
-use sqlx::postgres::PgConnection;
+use rappel_core::{DebtItem, RejectedRow, Source, SourceBatch, SourceError};
+use sqlx::postgres::{PgConnection, PgStatement};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Executor as _, SqlSafeStr as _, Statement as _};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 /// Everything needed to run the query, checked when the source was built.
@@ -18,6 +20,8 @@ use std::time::Duration;
 pub(crate) struct Settings {
     pub(crate) url: DatabaseUrl,
     pub(crate) query: String,
+    /// Lists the clients' details when `query` does not return them.
+    pub(crate) clients_query: Option<String>,
     /// The query has no ORDER BY: the check sorts clients and items ([`SourceBatch::sort_by_client`]).
     pub(crate) sort_by_client: bool,
     pub(crate) connect_timeout: Duration,
@@ -104,22 +108,47 @@ impl Source for PostgresSource {
     async fn load(&self) -> Result<SourceBatch, SourceError> {
         let s = &self.settings;
         let mut conn = self.connect().await?;
-        let statement = (&mut conn)
-            .prepare(AssertSqlSafe(s.query.clone()).into_sql_str())
+        if s.clients_query.is_some() {
+            // Both queries read one snapshot: a client added between them is in both or in
+            // neither. The transaction ends with the connection (nothing was written).
+            conn.execute(sqlx::raw_sql(AssertSqlSafe(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+            )))
             .await
-            .map_err(|e| self.query_error("the query is refused", e))?;
-        let layout = Layout::find(statement.columns(), &s.columns)
-            .map_err(|problems| SourceError::msg(format!("{}: {problems}", s.url.server())))?;
-        let parser = RowParser {
-            layout: &layout,
-            names: &s.columns,
-            currency: s.currency,
+            .map_err(|e| self.query_error("cannot start a read-only transaction", e))?;
+        }
+        let items_read = if s.clients_query.is_some() {
+            Reads::ItemsOfClients
+        } else {
+            Reads::Items
         };
+        // Both queries are prepared and checked first: a mistake in each is reported at once.
+        let items = self.prepare(&mut conn, &s.query, items_read).await?;
+        let clients = match &s.clients_query {
+            Some(query) => Some(self.prepare(&mut conn, query, Reads::Clients).await?),
+            None => None,
+        };
+        let problems: Vec<&str> = [Some(&items.1), clients.as_ref().map(|c| &c.1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|layout| layout.as_ref().err().map(String::as_str))
+            .collect();
+        if !problems.is_empty() {
+            return Err(SourceError::msg(format!("{}: {}", s.url.server(), problems.join("; "))));
+        }
 
         let mut batch = SourceBatch {
             sort_by_client: s.sort_by_client,
             ..SourceBatch::default()
         };
+        let mut details = match clients {
+            Some((statement, Ok(layout))) => Some(self.read_clients(&mut conn, &statement, &layout, &mut batch).await?),
+            _ => None,
+        };
+        let (statement, Ok(layout)) = items else {
+            unreachable!("a layout problem was returned above")
+        };
+        let parser = self.parser(&layout);
         let mut rows = statement.query().fetch(&mut conn);
         let mut number = 0_u64;
         while let Some(row) = rows
@@ -128,7 +157,11 @@ impl Source for PostgresSource {
             .map_err(|e| self.query_error(&format!("the query failed after {number} rows"), e))?
         {
             number += 1;
-            batch.add([parser.parse(&row, DebtItem::origin_at("query row ", number))]);
+            let item = parser.parse(&row, DebtItem::origin_at("query row ", number));
+            batch.add([match (&mut details, item) {
+                (Some(details), Ok(item)) => with_details(item, details),
+                (_, item) => item,
+            }]);
         }
         drop(rows);
         if let Err(e) = conn.close().await {
@@ -137,9 +170,99 @@ impl Source for PostgresSource {
         tracing::debug!(
             database = %s.url.server(),
             items = batch.items.len(),
+            clients = details.as_ref().map(HashMap::len),
             rejected = batch.rejected.len(),
             "read PostgreSQL query"
         );
         Ok(batch)
+    }
+}
+
+/// A prepared query and where its columns are (or what is wrong with them).
+type Prepared = (PgStatement, Result<Layout, String>);
+
+/// Each client's details until the first of its items takes them (`None` afterwards),
+/// found by a fast hash of its id (looked up once per item).
+type Details = HashMap<String, Option<ClientDetails>, foldhash::fast::RandomState>;
+
+impl PostgresSource {
+    async fn prepare(&self, conn: &mut PgConnection, query: &str, reads: Reads) -> Result<Prepared, SourceError> {
+        let statement = conn
+            .prepare(AssertSqlSafe(query.to_string()).into_sql_str())
+            .await
+            .map_err(|e| self.query_error(&format!("{} is refused", reads.query()), e))?;
+        let layout = Layout::find(statement.columns(), &self.settings.columns, reads);
+        Ok((statement, layout))
+    }
+
+    fn parser<'a>(&'a self, layout: &'a Layout) -> RowParser<'a> {
+        RowParser {
+            layout,
+            names: &self.settings.columns,
+            currency: self.settings.currency,
+        }
+    }
+
+    /// Runs the clients query: each client's details, by id. A client listed twice keeps
+    /// the first non-empty value of each detail; a refused row is reported, and its client
+    /// (when its id could be read) is held back by the check.
+    async fn read_clients(
+        &self,
+        conn: &mut PgConnection,
+        statement: &PgStatement,
+        layout: &Layout,
+        batch: &mut SourceBatch,
+    ) -> Result<Details, SourceError> {
+        let parser = self.parser(layout);
+        let mut details = Details::default();
+        let mut rows = statement.query().fetch(conn);
+        let mut number = 0_u64;
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| self.query_error(&format!("the clients query failed after {number} rows"), e))?
+        {
+            number += 1;
+            match parser.parse_client(&row, DebtItem::origin_at("clients query row ", number)) {
+                Ok((id, client)) => match details.entry(id) {
+                    Entry::Occupied(mut known) => {
+                        if let Some(known) = known.get_mut() {
+                            known.fill(client);
+                        }
+                    }
+                    Entry::Vacant(new) => {
+                        new.insert(Some(client));
+                    }
+                },
+                Err(refused) => {
+                    if let Some(id) = &refused.debtor_id {
+                        // Its items are still read; the refused row holds the client back.
+                        details
+                            .entry(id.clone())
+                            .or_insert_with(|| Some(ClientDetails::default()));
+                    }
+                    batch.rejected.push(refused);
+                }
+            }
+        }
+        Ok(details)
+    }
+}
+
+/// `item` with its client's details when it is the client's first, or refused when the
+/// clients query does not list its client.
+fn with_details(mut item: DebtItem, details: &mut Details) -> Result<DebtItem, RejectedRow> {
+    match details.get_mut(item.debtor_id.as_str()) {
+        Some(client) => {
+            if let Some(client) = client.take() {
+                client.give(&mut item);
+            }
+            Ok(item)
+        }
+        None => Err(RejectedRow {
+            reason: format!("client {:?} is not in the clients query", item.debtor_id),
+            origin: item.origin,
+            debtor_id: Some(item.debtor_id),
+        }),
     }
 }

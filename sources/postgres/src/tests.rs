@@ -214,6 +214,109 @@ async fn a_query_of_its_own_with_its_own_column_names_and_types() {
 }
 
 #[tokio::test]
+async fn a_clients_query_gives_each_client_its_details_once_and_refuses_items_of_unknown_clients() {
+    let Some(db) = TestSchema::new().await else { return };
+    db.exec(
+        "CREATE TABLE gens (code TEXT, nom TEXT, tel TEXT, courriel TEXT);
+         INSERT INTO gens VALUES
+             ('A', 'Awa Diop', '771234567', NULL),
+             ('A', '', NULL, 'awa@example.sn'),
+             ('B', 'Modou Fall', '781112233', NULL),
+             (NULL, 'Sans code', '700000000', NULL),
+             ('C', 'Sans dette', '760000000', NULL);
+         CREATE TABLE dettes (code TEXT, ref TEXT, echeance DATE, montant BIGINT);
+         INSERT INTO dettes VALUES
+             ('A', 'F-1', '2025-10-01', 1000), ('B', 'F-2', '2025-10-02', 2000),
+             ('A', 'F-3', '2025-10-03', 3000), ('Z', 'F-4', '2025-10-04', 4000);",
+    )
+    .await;
+    let keys = r#"
+        query = "SELECT code, 'invoice' AS kind, ref AS reference, echeance AS due_date, montant AS amount FROM dettes ORDER BY ref"
+        clients_query = "SELECT code, nom, tel AS phone, courriel AS email FROM gens"
+        [source.columns]
+        debtor_id = "code"
+        name = "nom"
+    "#;
+    let batch = db.load(keys).await.unwrap();
+    // The user's query keeps its order; the clients' row numbers are their own.
+    assert!(!batch.sort_by_client);
+    assert_eq!(
+        rejections(&batch),
+        [
+            ("clients query row 4: code is NULL".to_string(), None),
+            (
+                "query row 4: client \"Z\" is not in the clients query".to_string(),
+                Some("Z".to_string())
+            ),
+        ]
+    );
+    let (debtors, errors) = group_by_debtor(batch.items);
+    assert!(errors.is_empty());
+    type Got<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Vec<&'a str>);
+    let got: Vec<Got<'_>> = debtors
+        .iter()
+        .map(|d| {
+            let refs = d.items.iter().map(|i| i.reference.as_str()).collect();
+            (
+                d.id.as_str(),
+                d.name.as_str(),
+                d.phone.as_deref(),
+                d.email.as_deref(),
+                refs,
+            )
+        })
+        .collect();
+    // A client listed twice keeps the first non-empty value of each detail.
+    assert_eq!(
+        got,
+        [
+            (
+                "A",
+                "Awa Diop",
+                Some("771234567"),
+                Some("awa@example.sn"),
+                vec!["F-1", "F-3"]
+            ),
+            ("B", "Modou Fall", Some("781112233"), None, vec!["F-2"]),
+        ]
+    );
+    // The details are given once, to the client's first item.
+    let second = debtors[0].items.iter().find(|i| i.reference == "F-3").unwrap();
+    assert_eq!((second.name.as_str(), second.phone.as_deref()), ("", None));
+
+    // Each query's missing columns are named, both at once.
+    let error = db
+        .load(
+            "query = \"SELECT code, ref AS reference FROM dettes\"\n\
+             clients_query = \"SELECT code FROM gens\"\n[source.columns]\ndebtor_id = \"code\"",
+        )
+        .await
+        .unwrap_err();
+    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{server}: the query returns no column \"kind\", \"due_date\", \"amount\"; it must return code, kind, \
+             reference, due_date, amount (found: code, reference); the clients query returns no column \"name\"; \
+             it must return code, name (found: code)"
+        )
+    );
+    let error = db
+        .load(
+            "query = \"SELECT code AS debtor_id, 'invoice' AS kind, ref AS reference, echeance AS due_date, \
+             montant AS amount FROM dettes\"\nclients_query = \"SELECT * FROM clients_inconnus\"",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        chain(&error),
+        format!(
+            "{server}: the clients query is refused: relation \"clients_inconnus\" does not exist (SQLSTATE 42P01)"
+        )
+    );
+}
+
+#[tokio::test]
 async fn a_query_without_a_required_column_says_which_and_what_it_found() {
     let Some(db) = TestSchema::new().await else { return };
     db.example().await;
