@@ -195,6 +195,17 @@ impl DebtItems {
         self.clients.of_item.len()
     }
 
+    /// Each client's first item, the clients in the order of their first item: where a
+    /// source that reads the clients' details apart gives them once per client.
+    pub fn first_items_mut(&mut self) -> impl Iterator<Item = &mut DebtItem> + '_ {
+        let mut firsts = self.clients.first.iter().copied().peekable();
+        self.chunks
+            .iter_mut()
+            .flatten()
+            .enumerate()
+            .filter_map(move |(index, item)| firsts.next_if_eq(&index).map(|_| item))
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -460,6 +471,37 @@ fn fill(slot: &mut Option<String>, value: Option<String>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn first_items_are_each_clients_first_in_the_order_of_the_clients() {
+        let mut items = DebtItems::new();
+        // Across chunks too: client "c" first appears in the second chunk.
+        for n in 0..DebtItems::CHUNK + 2 {
+            let debtor = match n {
+                1 => "b",
+                n if n == DebtItems::CHUNK + 1 => "c",
+                _ => "a",
+            };
+            items.push(item(debtor, &format!("R{n}"), "2025-01-01", 100, 0));
+        }
+        for first in items.first_items_mut() {
+            first.name = format!("first of {}", first.debtor_id);
+        }
+        let named: Vec<(&str, &str)> = items
+            .iter()
+            .filter(|i| !i.name.starts_with("Client"))
+            .map(|i| (i.reference.as_str(), i.name.as_str()))
+            .collect();
+        let last = format!("R{}", DebtItems::CHUNK + 1);
+        assert_eq!(
+            named,
+            [
+                ("R0", "first of a"),
+                ("R1", "first of b"),
+                (last.as_str(), "first of c")
+            ]
+        );
+    }
 
     #[test]
     fn origins_name_the_place_and_the_number() {

@@ -37,8 +37,8 @@ pub struct PostgresConfig {
     /// that returns items without their clients' details: the database then neither joins
     /// every item with its client nor sends a client's details once per item. Both queries
     /// run in one read-only snapshot (`REPEATABLE READ`), the clients first. A client listed
-    /// twice keeps the first non-empty value of each detail; an item whose client is not
-    /// listed is refused. Default: the clients query of `config/examples/postgres/schema.sql`
+    /// twice keeps the first non-empty value of each detail; a client with items that it
+    /// does not list is reported (on its first item's row) and gets no reminder. Default: the clients query of `config/examples/postgres/schema.sql`
     /// when `query` is not set either, none when it is (its rows then carry the details).
     #[serde(default)]
     pub clients_query: Option<String>,

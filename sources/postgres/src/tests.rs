@@ -214,7 +214,7 @@ async fn a_query_of_its_own_with_its_own_column_names_and_types() {
 }
 
 #[tokio::test]
-async fn a_clients_query_gives_each_client_its_details_once_and_refuses_items_of_unknown_clients() {
+async fn a_clients_query_gives_each_client_its_details_once_and_reports_clients_it_does_not_list() {
     let Some(db) = TestSchema::new().await else { return };
     db.exec(
         "CREATE TABLE gens (code TEXT, nom TEXT, tel TEXT, courriel TEXT);
@@ -266,7 +266,8 @@ async fn a_clients_query_gives_each_client_its_details_once_and_refuses_items_of
             )
         })
         .collect();
-    // A client listed twice keeps the first non-empty value of each detail.
+    // A client listed twice keeps the first non-empty value of each detail; a client not
+    // listed keeps its items, without details, and its rejected row holds it back.
     assert_eq!(
         got,
         [
@@ -278,6 +279,7 @@ async fn a_clients_query_gives_each_client_its_details_once_and_refuses_items_of
                 vec!["F-1", "F-3"]
             ),
             ("B", "Modou Fall", Some("781112233"), None, vec!["F-2"]),
+            ("Z", "", None, None, vec!["F-4"]),
         ]
     );
     // The details are given once, to the client's first item.
