@@ -195,15 +195,21 @@ impl DebtItems {
         self.clients.of_item.len()
     }
 
-    /// Each client's first item, the clients in the order of their first item: where a
-    /// source that reads the clients' details apart gives them once per client.
-    pub fn first_items_mut(&mut self) -> impl Iterator<Item = &mut DebtItem> + '_ {
+    /// Calls `visit` with each client's first item, the clients in the order of their first
+    /// item: where a source that reads the clients' details apart gives them once per
+    /// client. `visit` must not change the item's `debtor_id` (the clients are numbered by
+    /// it); debug builds check.
+    pub fn for_each_first_item(&mut self, mut visit: impl FnMut(&mut DebtItem)) {
         let mut firsts = self.clients.first.iter().copied().peekable();
-        self.chunks
-            .iter_mut()
-            .flatten()
-            .enumerate()
-            .filter_map(move |(index, item)| firsts.next_if_eq(&index).map(|_| item))
+        for (index, item) in self.chunks.iter_mut().flatten().enumerate() {
+            if firsts.next_if_eq(&index).is_some() {
+                #[cfg(debug_assertions)]
+                let id = item.debtor_id.clone();
+                visit(item);
+                #[cfg(debug_assertions)]
+                assert_eq!(item.debtor_id, id, "for_each_first_item changed a client's id");
+            }
+        }
     }
 
     /// Whether there are none.
@@ -484,9 +490,7 @@ pub(crate) mod tests {
             };
             items.push(item(debtor, &format!("R{n}"), "2025-01-01", 100, 0));
         }
-        for first in items.first_items_mut() {
-            first.name = format!("first of {}", first.debtor_id);
-        }
+        items.for_each_first_item(|first| first.name = format!("first of {}", first.debtor_id));
         let named: Vec<(&str, &str)> = items
             .iter()
             .filter(|i| !i.name.starts_with("Client"))

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 pub struct SourceBatch {
     /// The items read.
     pub items: DebtItems,
-    /// The rows refused, in source order.
+    /// The rows refused, in source order (a source may add rows found wrong only once all
+    /// are read after the others, as `postgres` does for clients its clients query lacks).
     pub rejected: Vec<RejectedRow>,
     /// The items come in no useful order (a database sending rows as it finds them, which is
     /// faster than sorting them first): clients are then sorted by id, and each client's

@@ -36,7 +36,11 @@ pub struct PostgresConfig {
     /// optionally `phone` and `email` (or their names in `[source.columns]`), for a `query`
     /// that returns items without their clients' details: the database then neither joins
     /// every item with its client nor sends a client's details once per item. Both queries
-    /// run in one read-only snapshot (`REPEATABLE READ`), the clients first. A client listed
+    /// run in one read-only snapshot (`REPEATABLE READ READ ONLY`: a query calling a
+    /// function that writes is refused), the clients first. Every client it lists is held
+    /// while the check runs, a few hundred bytes each: listing clients without debts costs
+    /// only that. A clients query that returns no rows while `query` returns items is an
+    /// error (a wrong schema or missing rights, most likely). A client listed
     /// twice keeps the first non-empty value of each detail; a client with items that it
     /// does not list is reported (on its first item's row) and gets no reminder. Default: the clients query of `config/examples/postgres/schema.sql`
     /// when `query` is not set either, none when it is (its rows then carry the details).

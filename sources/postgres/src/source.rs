@@ -160,11 +160,20 @@ impl Source for PostgresSource {
             batch.add([parser.parse(&row, DebtItem::origin_at("query row ", number))]);
         }
         drop(rows);
-        if let Some(details) = &mut details {
-            give_details(&mut batch, details);
-        }
         if let Err(e) = conn.close().await {
             tracing::debug!(error = %e, "closing the PostgreSQL connection");
+        }
+        if let Some(details) = &mut details {
+            if details.is_empty() && !batch.items.is_empty() {
+                // One error instead of a rejected row per client.
+                return Err(SourceError::msg(format!(
+                    "{}: the clients query returned no client but the query {} items: check its \
+                     tables, search_path and the role's rights",
+                    s.url.server(),
+                    batch.items.len()
+                )));
+            }
+            give_details(&mut batch, details);
         }
         tracing::debug!(
             database = %s.url.server(),
@@ -181,7 +190,7 @@ impl Source for PostgresSource {
 type Prepared = (PgStatement, Result<Layout, String>);
 
 /// Each client's details until the first of its items takes them (`None` afterwards),
-/// found by a fast hash of its id (looked up once per item).
+/// found by a fast hash of its id (looked up once per client).
 type Details = HashMap<String, Option<ClientDetails>, foldhash::fast::RandomState>;
 
 impl PostgresSource {
@@ -252,18 +261,17 @@ impl PostgresSource {
 /// not per item (each a cache miss in a table of 300,000 clients). A client the clients
 /// query does not list is reported on its first item, and the check holds it back.
 fn give_details(batch: &mut SourceBatch, details: &mut Details) {
-    for item in batch.items.first_items_mut() {
-        match details.get_mut(item.debtor_id.as_str()) {
-            Some(client) => {
-                if let Some(client) = client.take() {
-                    client.give(item);
-                }
+    let SourceBatch { items, rejected, .. } = batch;
+    items.for_each_first_item(|item| match details.get_mut(item.debtor_id.as_str()) {
+        Some(client) => {
+            if let Some(client) = client.take() {
+                client.give(item);
             }
-            None => batch.rejected.push(RejectedRow {
-                origin: item.origin.clone(),
-                debtor_id: Some(item.debtor_id.clone()),
-                reason: format!("client {:?} is not in the clients query", item.debtor_id),
-            }),
         }
-    }
+        None => rejected.push(RejectedRow {
+            origin: item.origin.clone(),
+            debtor_id: Some(item.debtor_id.clone()),
+            reason: format!("client {:?} is not in the clients query", item.debtor_id),
+        }),
+    });
 }

@@ -286,6 +286,21 @@ async fn a_clients_query_gives_each_client_its_details_once_and_reports_clients_
     let second = debtors[0].items.iter().find(|i| i.reference == "F-3").unwrap();
     assert_eq!((second.name.as_str(), second.phone.as_deref()), ("", None));
 
+    // A clients query that finds nobody (a wrong table, schema or rights) is one error, not
+    // a rejected row per client.
+    let error = db
+        .load(&keys.replace("FROM gens", "FROM gens WHERE false"))
+        .await
+        .unwrap_err();
+    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{server}: the clients query returned no client but the query 4 items: check its tables, \
+             search_path and the role's rights"
+        )
+    );
+
     // Each query's missing columns are named, both at once.
     let error = db
         .load(
@@ -294,7 +309,6 @@ async fn a_clients_query_gives_each_client_its_details_once_and_reports_clients_
         )
         .await
         .unwrap_err();
-    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
     assert_eq!(
         error.to_string(),
         format!(
