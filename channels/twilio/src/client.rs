@@ -51,7 +51,7 @@ impl From<Wire> for ApiMessage {
             status: wire.status.0,
             to: wire.to.0,
             body: wire.body.0,
-            num_segments: wire.num_segments.0.and_then(|n| n.trim().parse().ok()),
+            num_segments: wire.num_segments.count(),
             price: wire.price.0,
             price_unit: wire.price_unit.0,
             date_created: wire.date_created.0,
@@ -92,7 +92,7 @@ impl From<Created> for ApiMessage {
         Self {
             sid: created.sid.0,
             status: created.status.0,
-            num_segments: created.num_segments.0.and_then(|n| n.trim().parse().ok()),
+            num_segments: created.num_segments.count(),
             price: created.price.0,
             price_unit: created.price_unit.0,
             ..Self::default()
@@ -103,6 +103,13 @@ impl From<Created> for ApiMessage {
 /// A field Twilio writes as a string; a number is read as its text, anything else as no value.
 #[derive(Debug, Default)]
 struct Text(Option<String>);
+
+impl Text {
+    /// The value as a count (`"2"`, `2`), when it is one.
+    fn count(self) -> Option<u32> {
+        self.0.and_then(|n| n.trim().parse().ok())
+    }
+}
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -216,6 +216,14 @@ impl Reads {
             Reads::Clients => "the clients query",
         }
     }
+
+    /// How a row's origin starts: `query row ` then its number.
+    pub(crate) fn row_prefix(self) -> &'static str {
+        match self {
+            Reads::Items | Reads::ItemsOfClients => "query row ",
+            Reads::Clients => "clients query row ",
+        }
+    }
 }
 
 /// Where each column is in the query's rows, and how to read it.

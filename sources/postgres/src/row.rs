@@ -25,6 +25,23 @@ struct Cells<'a> {
 }
 
 impl<'a> Cells<'a> {
+    fn new(row: &'a PgRow, parser: &'a RowParser<'a>) -> Self {
+        Self {
+            row,
+            parser,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The client's name (empty when `NULL` or not returned), phone and email.
+    fn details(&mut self) -> ClientDetails {
+        ClientDetails {
+            name: self.text(Column::Name).map(Cow::into_owned).unwrap_or_default(),
+            phone: self.text(Column::Phone).map(Cow::into_owned),
+            email: self.text(Column::Email).map(Cow::into_owned),
+        }
+    }
+
     /// The column's value, borrowed from the row; `Null` when the query does not return the column.
     fn get(&mut self, column: Column) -> Option<Value<'a>> {
         let (index, class) = self.parser.layout.get(column)?;
@@ -113,17 +130,9 @@ impl ClientDetails {
 impl RowParser<'_> {
     /// Reads a row of the clients query, found at `origin` (`clients query row 3`).
     pub(crate) fn parse_client(&self, row: &PgRow, origin: String) -> Result<(String, ClientDetails), RejectedRow> {
-        let mut cells = Cells {
-            row,
-            parser: self,
-            errors: Vec::new(),
-        };
+        let mut cells = Cells::new(row, self);
         let debtor_id = cells.require(Column::DebtorId).map(Cow::into_owned);
-        let details = ClientDetails {
-            name: cells.text(Column::Name).map(Cow::into_owned).unwrap_or_default(),
-            phone: cells.text(Column::Phone).map(Cow::into_owned),
-            email: cells.text(Column::Email).map(Cow::into_owned),
-        };
+        let details = cells.details();
         match debtor_id {
             Some(id) if cells.errors.is_empty() => Ok((id, details)),
             debtor_id => Err(RejectedRow {
@@ -136,15 +145,9 @@ impl RowParser<'_> {
 
     /// Reads `row`, found at `origin` (`query row 12`).
     pub(crate) fn parse(&self, row: &PgRow, origin: String) -> Result<DebtItem, RejectedRow> {
-        let mut cells = Cells {
-            row,
-            parser: self,
-            errors: Vec::new(),
-        };
+        let mut cells = Cells::new(row, self);
         let debtor_id = cells.require(Column::DebtorId).map(Cow::into_owned);
-        let name = cells.text(Column::Name).map(Cow::into_owned).unwrap_or_default();
-        let phone = cells.text(Column::Phone).map(Cow::into_owned);
-        let email = cells.text(Column::Email).map(Cow::into_owned);
+        let ClientDetails { name, phone, email } = cells.details();
         let kind = cells.require(Column::Kind).and_then(|text| {
             let kind = ItemKind::parse(&text);
             if kind.is_none() {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use iso_currency::Currency;
 use rappel_core::{DebtItem, RejectedRow, Source, SourceBatch, SourceError};
-use sqlx::postgres::{PgConnection, PgStatement};
+use sqlx::postgres::{PgConnection, PgRow, PgStatement};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Executor as _, SqlSafeStr as _, Statement as _};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -123,47 +123,44 @@ impl Source for PostgresSource {
             Reads::Items
         };
         // Both queries are prepared and checked first: a mistake in each is reported at once.
-        let items = self.prepare(&mut conn, &s.query, items_read).await?;
+        let (items, items_layout) = self.prepare(&mut conn, &s.query, items_read).await?;
         let clients = match &s.clients_query {
-            Some(query) => Some(self.prepare(&mut conn, query, Reads::Clients).await?),
-            None => None,
+            Some(query) => {
+                let (statement, layout) = self.prepare(&mut conn, query, Reads::Clients).await?;
+                layout.map(|layout| Some((statement, layout)))
+            }
+            None => Ok(None),
         };
-        let problems: Vec<&str> = [Some(&items.1), clients.as_ref().map(|c| &c.1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|layout| layout.as_ref().err().map(String::as_str))
-            .collect();
-        if !problems.is_empty() {
-            return Err(SourceError::msg(format!("{}: {}", s.url.server(), problems.join("; "))));
-        }
+        let (items_layout, clients) = match (items_layout, clients) {
+            (Ok(items_layout), Ok(clients)) => (items_layout, clients),
+            (items_layout, clients) => {
+                let problems: Vec<String> = [items_layout.err(), clients.err()].into_iter().flatten().collect();
+                return Err(SourceError::msg(format!("{}: {}", s.url.server(), problems.join("; "))));
+            }
+        };
 
         let mut batch = SourceBatch {
             sort_by_client: s.sort_by_client,
             ..SourceBatch::default()
         };
-        let mut details = match clients {
-            Some((statement, Ok(layout))) => Some(self.read_clients(&mut conn, &statement, &layout, &mut batch).await?),
-            _ => None,
-        };
-        let (statement, Ok(layout)) = items else {
-            unreachable!("a layout problem was returned above")
-        };
-        let parser = self.parser(&layout);
-        let mut rows = statement.query().fetch(&mut conn);
-        let mut number = 0_u64;
-        while let Some(row) = rows
-            .try_next()
-            .await
-            .map_err(|e| self.query_error(&format!("the query failed after {number} rows"), e))?
-        {
-            number += 1;
-            batch.add([parser.parse(&row, DebtItem::origin_at("query row ", number))]);
+        let mut details = Details::default();
+        if let Some((statement, layout)) = &clients {
+            let parser = self.parser(layout);
+            self.each_row(&mut conn, statement, Reads::Clients, |row, origin| {
+                add_client(&mut details, &mut batch, parser.parse_client(row, origin));
+            })
+            .await?;
         }
-        drop(rows);
+        let parser = self.parser(&items_layout);
+        self.each_row(&mut conn, &items, items_read, |row, origin| {
+            batch.add([parser.parse(row, origin)]);
+        })
+        .await?;
         if let Err(e) = conn.close().await {
             tracing::debug!(error = %e, "closing the PostgreSQL connection");
         }
-        if let Some(details) = &mut details {
+        let clients_read = details.len();
+        if clients.is_some() {
             if details.is_empty() && !batch.items.is_empty() {
                 // One error instead of a rejected row per client.
                 return Err(SourceError::msg(format!(
@@ -178,7 +175,7 @@ impl Source for PostgresSource {
         tracing::debug!(
             database = %s.url.server(),
             items = batch.items.len(),
-            clients = details.as_ref().map(HashMap::len),
+            clients = clients.is_some().then_some(clients_read),
             rejected = batch.rejected.len(),
             "read PostgreSQL query"
         );
@@ -186,15 +183,18 @@ impl Source for PostgresSource {
     }
 }
 
-/// A prepared query and where its columns are (or what is wrong with them).
-type Prepared = (PgStatement, Result<Layout, String>);
-
-/// Each client's details until the first of its items takes them (`None` afterwards),
-/// found by a fast hash of its id (looked up once per client).
-type Details = HashMap<String, Option<ClientDetails>, foldhash::fast::RandomState>;
+/// Each client's details, by id, until its first item takes them; found by a fast hash of
+/// the id (looked up once per client).
+type Details = HashMap<String, ClientDetails, foldhash::fast::RandomState>;
 
 impl PostgresSource {
-    async fn prepare(&self, conn: &mut PgConnection, query: &str, reads: Reads) -> Result<Prepared, SourceError> {
+    /// The prepared query, and where its columns are or what is wrong with them.
+    async fn prepare(
+        &self,
+        conn: &mut PgConnection,
+        query: &str,
+        reads: Reads,
+    ) -> Result<(PgStatement, Result<Layout, String>), SourceError> {
         let statement = conn
             .prepare(AssertSqlSafe(query.to_string()).into_sql_str())
             .await
@@ -211,63 +211,56 @@ impl PostgresSource {
         }
     }
 
-    /// Runs the clients query: each client's details, by id. A client listed twice keeps
-    /// the first non-empty value of each detail; a refused row is reported, and its client
-    /// (when its id could be read) is held back by the check.
-    async fn read_clients(
+    /// Runs `statement`, handing each row to `on_row` as it arrives with where it is
+    /// (`query row 12`, `clients query row 3`).
+    async fn each_row(
         &self,
         conn: &mut PgConnection,
         statement: &PgStatement,
-        layout: &Layout,
-        batch: &mut SourceBatch,
-    ) -> Result<Details, SourceError> {
-        let parser = self.parser(layout);
-        let mut details = Details::default();
+        reads: Reads,
+        mut on_row: impl FnMut(&PgRow, String),
+    ) -> Result<(), SourceError> {
         let mut rows = statement.query().fetch(conn);
         let mut number = 0_u64;
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|e| self.query_error(&format!("the clients query failed after {number} rows"), e))?
+            .map_err(|e| self.query_error(&format!("{} failed after {number} rows", reads.query()), e))?
         {
             number += 1;
-            match parser.parse_client(&row, DebtItem::origin_at("clients query row ", number)) {
-                Ok((id, client)) => match details.entry(id) {
-                    Entry::Occupied(mut known) => {
-                        if let Some(known) = known.get_mut() {
-                            known.fill(client);
-                        }
-                    }
-                    Entry::Vacant(new) => {
-                        new.insert(Some(client));
-                    }
-                },
-                Err(refused) => {
-                    if let Some(id) = &refused.debtor_id {
-                        // Its items are still read; the refused row holds the client back.
-                        details
-                            .entry(id.clone())
-                            .or_insert_with(|| Some(ClientDetails::default()));
-                    }
-                    batch.rejected.push(refused);
-                }
-            }
+            on_row(&row, DebtItem::origin_at(reads.row_prefix(), number));
         }
-        Ok(details)
+        Ok(())
+    }
+}
+
+/// Keeps a row of the clients query. A client listed twice keeps the first non-empty value
+/// of each detail; a refused row is reported, and its client (when its id could be read)
+/// is held back by the check while its items are still read.
+fn add_client(details: &mut Details, batch: &mut SourceBatch, row: Result<(String, ClientDetails), RejectedRow>) {
+    match row {
+        Ok((id, client)) => match details.entry(id) {
+            Entry::Occupied(mut known) => known.get_mut().fill(client),
+            Entry::Vacant(new) => {
+                new.insert(client);
+            }
+        },
+        Err(refused) => {
+            if let Some(id) = &refused.debtor_id {
+                details.entry(id.clone()).or_default();
+            }
+            batch.rejected.push(refused);
+        }
     }
 }
 
 /// Gives each client's details to its first item, once all are read: a lookup per client,
 /// not per item (each a cache miss in a table of 300,000 clients). A client the clients
 /// query does not list is reported on its first item, and the check holds it back.
-fn give_details(batch: &mut SourceBatch, details: &mut Details) {
+fn give_details(batch: &mut SourceBatch, mut details: Details) {
     let SourceBatch { items, rejected, .. } = batch;
-    items.for_each_first_item(|item| match details.get_mut(item.debtor_id.as_str()) {
-        Some(client) => {
-            if let Some(client) = client.take() {
-                client.give(item);
-            }
-        }
+    items.for_each_first_item(|item| match details.remove(item.debtor_id.as_str()) {
+        Some(client) => client.give(item),
         None => rejected.push(RejectedRow {
             origin: item.origin.clone(),
             debtor_id: Some(item.debtor_id.clone()),
