@@ -10,8 +10,9 @@ use crate::channel::Medium;
 use crate::debt::{DebtItem, Debtor, ItemKind};
 use chrono::NaiveDate;
 use handlebars::{Context, Handlebars};
-use reads::Reads;
+use reads::{Field, Reads};
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 use std::path::{Path, PathBuf};
 
 /// A template that cannot be loaded.
@@ -51,8 +52,9 @@ pub struct RenderError {
     pub source: Box<handlebars::RenderError>,
 }
 
-/// One item as templates see it.
-#[derive(Debug, Clone, Serialize)]
+/// One item as templates see it (serialized by [`ItemView`], which leaves out the fields no
+/// template reads).
+#[derive(Debug, Clone)]
 pub struct ItemData {
     /// `invoice` or `manual`.
     pub kind: ItemKind,
@@ -106,44 +108,86 @@ impl Serialize for ReminderData {
     }
 }
 
-/// The data as the templates see it: without the lists none of them reads.
+/// The data as the templates see it: without the fields none of them reads.
 struct View<'a> {
     data: &'a ReminderData,
     reads: Reads,
 }
 
-impl Serialize for View<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let (d, reads) = (self.data, self.reads);
-        let mut data = serializer.serialize_struct("ReminderData", 11)?;
-        data.serialize_field("name", &d.name)?;
-        data.serialize_field("debtor_id", &d.debtor_id)?;
-        data.serialize_field("total_minor", &d.total_minor)?;
-        data.serialize_field("currency", &d.currency)?;
-        if reads.invoices {
-            data.serialize_field("invoices", &OfKind(&d.items, ItemKind::Invoice))?;
-        }
-        if reads.manual_debts {
-            data.serialize_field("manual_debts", &OfKind(&d.items, ItemKind::Manual))?;
-        }
-        if reads.items {
-            data.serialize_field("items", &d.items)?;
-        }
-        data.serialize_field("item_count", &d.item_count)?;
-        data.serialize_field("max_days_overdue", &d.max_days_overdue)?;
-        data.serialize_field("reminder_number", &d.reminder_number)?;
-        data.serialize_field("locale", &d.locale)?;
-        data.end()
+/// Writes `value` as `field` when a template may read it.
+fn field<S: SerializeStruct, T: Serialize + ?Sized>(
+    out: &mut S,
+    reads: Reads,
+    field: Field,
+    value: &T,
+) -> Result<(), S::Error> {
+    if reads.has(field) {
+        out.serialize_field(field.name(), value)
+    } else {
+        out.skip_field(field.name())
     }
 }
 
-/// The items of one kind, as a list.
-struct OfKind<'a>(&'a [ItemData], ItemKind);
-
-impl Serialize for OfKind<'_> {
+impl Serialize for View<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().filter(|i| i.kind == self.1))
+        let (d, reads) = (self.data, self.reads);
+        let items = |kind: Option<ItemKind>| Items {
+            items: &d.items,
+            kind,
+            reads,
+        };
+        let mut out = serializer.serialize_struct("ReminderData", 11)?;
+        field(&mut out, reads, Field::Name, &d.name)?;
+        field(&mut out, reads, Field::DebtorId, &d.debtor_id)?;
+        field(&mut out, reads, Field::TotalMinor, &d.total_minor)?;
+        field(&mut out, reads, Field::Currency, &d.currency)?;
+        field(&mut out, reads, Field::Invoices, &items(Some(ItemKind::Invoice)))?;
+        field(&mut out, reads, Field::ManualDebts, &items(Some(ItemKind::Manual)))?;
+        field(&mut out, reads, Field::Items, &items(None))?;
+        field(&mut out, reads, Field::ItemCount, &d.item_count)?;
+        field(&mut out, reads, Field::MaxDaysOverdue, &d.max_days_overdue)?;
+        field(&mut out, reads, Field::ReminderNumber, &d.reminder_number)?;
+        field(&mut out, reads, Field::Locale, &d.locale)?;
+        out.end()
+    }
+}
+
+/// The items of one kind (or all), as a list.
+struct Items<'a> {
+    items: &'a [ItemData],
+    kind: Option<ItemKind>,
+    reads: Reads,
+}
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let of_kind = |i: &&ItemData| self.kind.is_none_or(|kind| i.kind == kind);
+        serializer.collect_seq(self.items.iter().filter(of_kind).map(|item| ItemView {
+            item,
+            reads: self.reads,
+        }))
+    }
+}
+
+/// One item as the templates see it.
+struct ItemView<'a> {
+    item: &'a ItemData,
+    reads: Reads,
+}
+
+impl Serialize for ItemView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (i, reads) = (self.item, self.reads);
+        let mut out = serializer.serialize_struct("ItemData", 8)?;
+        field(&mut out, reads, Field::Kind, &i.kind)?;
+        field(&mut out, reads, Field::Reference, &i.reference)?;
+        field(&mut out, reads, Field::DueDate, &i.due_date)?;
+        field(&mut out, reads, Field::AmountMinor, &i.amount_minor)?;
+        field(&mut out, reads, Field::PaidMinor, &i.paid_minor)?;
+        field(&mut out, reads, Field::RemainingMinor, &i.remaining_minor)?;
+        field(&mut out, reads, Field::Currency, &i.currency)?;
+        field(&mut out, reads, Field::DaysOverdue, &i.days_overdue)?;
+        out.end()
     }
 }
 
@@ -198,7 +242,7 @@ pub struct Renderer {
     locale: String,
     /// Each template's source and where it came from, for checks on the text itself.
     sources: std::collections::HashMap<String, (String, String)>,
-    /// The lists any template may read; the others are left out of the data.
+    /// The fields any template may read; the others are left out of the data.
     reads: Reads,
 }
 
@@ -601,6 +645,39 @@ mod tests {
         ];
         let body = r.render_reminder(Medium::Sms, &data(items)).unwrap().body;
         assert_eq!(body, "F-1 M-9 F-2 | F-1 F-2 | M-9 6d | 3 25");
+    }
+
+    #[test]
+    fn a_template_reads_every_field_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write_sms_reminder(
+            dir.path(),
+            "{{name}}|{{debtor_id}}|{{total_minor}}|{{currency}}|{{item_count}}|{{max_days_overdue}}|\
+             {{reminder_number}}|{{locale}}|{{#each items}}{{kind}} {{reference}} {{due_date}} {{amount_minor}} \
+             {{paid_minor}} {{remaining_minor}} {{currency}} {{days_overdue}}{{/each}}|\
+             {{#each invoices}}{{reference}}{{/each}}|{{#each manual_debts}}{{reference}}{{/each}}",
+        );
+        let r = Renderer::new("fr", Some(dir.path())).unwrap();
+        let data = data(vec![item("1", "F-1", "2025-11-01", 1500, 200)]);
+        let body = r.render_reminder(Medium::Sms, &data).unwrap().body;
+        assert_eq!(
+            body,
+            "Client 1|1|1300|XOF|1|25|1|fr|invoice F-1 2025-11-01 1500 200 1300 XOF 25|F-1|"
+        );
+
+        let json = serde_json::to_value(&data).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let item = json["items"][0].as_object().unwrap();
+        let item_keys: Vec<&str> = item.keys().map(String::as_str).collect();
+        let mut named: Vec<&str> = keys.into_iter().chain(item_keys).collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut fields: Vec<&str> = reads::Field::ALL.into_iter().map(reads::Field::name).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            named, fields,
+            "the data as JSON has every field, under the name templates read"
+        );
     }
 
     #[test]
