@@ -60,11 +60,18 @@ pub fn date(
     out: &mut dyn Output,
 ) -> HelperResult {
     let text = param(h, 0, "date", "a date")?.as_str().unwrap_or_default();
+    let format = h.param(1).and_then(|p| p.value().as_str());
+    if format.is_none() && written_as_displayed(text) {
+        // Items' due dates come this way: the text is the output, with no parse and no
+        // formatting for every item.
+        out.write(text)?;
+        return Ok(());
+    }
     let date: NaiveDate = text
         .parse()
         .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{text}\" is not a YYYY-MM-DD date")))?;
-    let Some(format) = h.param(1).and_then(|p| p.value().as_str()) else {
-        // `Display` is `%Y-%m-%d`, without reading a format string for every item.
+    let Some(format) = format else {
+        // `Display` is `%Y-%m-%d`, without reading a format string.
         out.write(&date.to_string())?;
         return Ok(());
     };
@@ -73,6 +80,27 @@ pub fn date(
         .map_err(|_| RenderErrorReason::Other(format!("{{{{date}}}}: \"{format}\" is not a date format")))?;
     out.write(&formatted)?;
     Ok(())
+}
+
+/// Whether `text` is a real date written as `NaiveDate`'s `Display` writes it: `YYYY-MM-DD`,
+/// four, two and two digits.
+fn written_as_displayed(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let number = |digits: &[u8]| {
+        digits
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (Some(year), Some(month), Some(day)) = (number(&b[..4]), number(&b[5..7]), number(&b[8..])) else {
+        return false;
+    };
+    // A four-digit year always fits.
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day);
+    debug_assert!(date.is_none_or(|d| d.to_string() == text), "{text}");
+    date.is_some()
 }
 
 /// `{{plural n "facture" "factures"}}`: the first word for 0 and 1 in French (and for 1 in

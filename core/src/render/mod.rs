@@ -700,6 +700,34 @@ mod tests {
     }
 
     #[test]
+    fn the_date_helper_writes_a_date_as_chrono_does_and_refuses_what_is_not_one() {
+        let mut hbs = Renderer::new("fr", None).unwrap().hbs;
+        hbs.register_template_string("t", "{{date d}}").unwrap();
+        for text in [
+            "2025-11-20",
+            "2024-02-29",
+            "0000-01-01",
+            "9999-12-31",
+            "2025-1-5",
+            "+2025-11-20",
+            " 2025-11-20",
+            "2025-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-11-2x",
+            "20251120",
+            "2025/11/20",
+            "",
+        ] {
+            let rendered = hbs.render("t", &serde_json::json!({ "d": text }));
+            match text.parse::<NaiveDate>() {
+                Ok(date) => assert_eq!(rendered.unwrap(), date.to_string(), "{text}"),
+                Err(_) => assert!(rendered.is_err(), "{text}: {rendered:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn helpers() {
         let r = Renderer::new("fr", None).unwrap();
         let mut hbs = r.hbs;
