@@ -378,6 +378,22 @@ mod tests {
     }
 
     #[test]
+    fn a_character_split_between_two_cells_is_not_text_in_either() {
+        let fx = Fixture::new();
+        // `é` is C3 A9: the record's bytes together are UTF-8, neither cell is.
+        let bytes = b"debtor_id;name;kind;reference;due_date;amount\n2;Fa Guit\xC3;\xA9invoice;F1;2025-11-01;5\n";
+        let batch = fx.batch(bytes, "");
+        let utf8 = "is not valid UTF-8 text (for a file saved by Excel, set encoding = \"windows-1252\")";
+        assert_eq!(
+            rejections(&batch),
+            [(
+                format!("debts.csv line 2: name {utf8}; kind {utf8}"),
+                Some("2".to_string())
+            )]
+        );
+    }
+
+    #[test]
     fn quoted_fields_blank_lines_and_crlf_keep_line_numbers_right() {
         let fx = Fixture::new();
         let text = "\r\ndebtor_id,name,kind,reference,due_date,amount\r\n\

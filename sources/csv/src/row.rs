@@ -30,19 +30,27 @@ enum Cell<'r> {
 /// The cells of one record, collecting what is wrong with them.
 struct Cells<'r, 'a> {
     record: &'r ByteRecord,
+    /// The whole record's fields as text, when they are UTF-8: one check per record
+    /// instead of one per cell.
+    text: Option<&'r str>,
     layout: &'a Layout,
     errors: Vec<String>,
 }
 
 impl<'r> Cells<'r, '_> {
     fn get(&mut self, column: Column) -> Cell<'r> {
-        let Some(bytes) = self.layout.get(column).and_then(|i| self.record.get(i)) else {
+        let Some(range) = self.layout.get(column).and_then(|i| self.record.range(i)) else {
             return Cell::Empty;
         };
-        match std::str::from_utf8(bytes) {
-            Ok(text) if text.trim().is_empty() => Cell::Empty,
-            Ok(text) => Cell::Text(text.trim()),
-            Err(_) => {
+        // A cell of a UTF-8 record is UTF-8 when it starts and ends between characters.
+        let text = match self.text {
+            Some(record) => record.get(range),
+            None => std::str::from_utf8(&self.record.as_slice()[range]).ok(),
+        };
+        match text.map(str::trim) {
+            Some("") => Cell::Empty,
+            Some(text) => Cell::Text(text),
+            None => {
                 self.errors.push(format!(
                     "{column} is not valid UTF-8 text (for a file saved by Excel, set encoding = \"windows-1252\")"
                 ));
@@ -75,6 +83,7 @@ impl RowParser<'_> {
     pub(crate) fn parse(&self, record: &ByteRecord, origin: String) -> Result<DebtItem, RejectedRow> {
         let mut cells = Cells {
             record,
+            text: std::str::from_utf8(record.as_slice()).ok(),
             layout: self.layout,
             errors: Vec::new(),
         };
