@@ -68,6 +68,11 @@ impl TestSchema {
         format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
     }
 
+    /// The server as errors name it (`host:port/database`).
+    pub(crate) fn server(&self) -> String {
+        crate::DatabaseUrl::parse(&self.url()).unwrap().server()
+    }
+
     /// The test database's URL with another port, user or database written in.
     pub(crate) fn base(&self) -> &str {
         &self.base

@@ -292,7 +292,7 @@ async fn a_clients_query_gives_each_client_its_details_once_and_reports_clients_
         .load(&keys.replace("FROM gens", "FROM gens WHERE false"))
         .await
         .unwrap_err();
-    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
+    let server = db.server();
     assert_eq!(
         error.to_string(),
         format!(
@@ -340,7 +340,7 @@ async fn a_query_without_a_required_column_says_which_and_what_it_found() {
         .load("query = \"SELECT id AS debtor_id, name, phone FROM clients\"")
         .await
         .unwrap_err();
-    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
+    let server = db.server();
     assert_eq!(
         error.to_string(),
         format!(
@@ -509,7 +509,7 @@ async fn a_query_longer_than_statement_timeout_is_cancelled() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
-    let server = crate::DatabaseUrl::parse(&db.url()).unwrap().server();
+    let server = db.server();
     assert_eq!(
         chain(&error),
         format!(
