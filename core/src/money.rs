@@ -87,6 +87,15 @@ pub fn format_minor(minor: i64, currency: Currency, locale: &str) -> String {
     out
 }
 
+/// [`format_minor`] for the currency `code` (`XOF`); with a code that is not ISO 4217, the
+/// bare number before it (`127000 ABC`).
+pub fn format_minor_code(minor: i64, code: &str, locale: &str) -> String {
+    match parse_currency(code) {
+        Some(currency) => format_minor(minor, currency, locale),
+        None => format!("{minor} {code}"),
+    }
+}
+
 fn separators(locale: &str) -> (char, char) {
     if locale.starts_with("fr") {
         (' ', ',')

@@ -455,9 +455,7 @@ async fn send_job(
 
 /// The reminder's values for channels that fill their own templates.
 fn vars_of(data: &ReminderData) -> BTreeMap<String, String> {
-    let total = crate::money::parse_currency(&data.currency)
-        .map(|c| crate::money::format_minor(data.total_minor, c, &data.locale))
-        .unwrap_or_else(|| format!("{} {}", data.total_minor, data.currency));
+    let total = crate::money::format_minor_code(data.total_minor, &data.currency, &data.locale);
     let oldest = data.items.iter().map(|i| i.due_date.clone()).min().unwrap_or_default();
     [
         ("name", data.name.clone()),

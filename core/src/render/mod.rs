@@ -74,8 +74,10 @@ pub struct ItemData {
     pub days_overdue: i64,
 }
 
-/// Everything a reminder template can use: the fields below, and `invoices` and
-/// `manual_debts`, the overdue items of each kind (written from `items`, not kept twice).
+/// Everything a reminder template can use: the fields below; `invoices` and `manual_debts`,
+/// the overdue items of each kind (written from `items`, not kept twice); and the amounts
+/// written as `{{money}}` writes them in the renderer's locale (`127 000 XOF`): `total`, and
+/// of an item `amount`, `paid` and `remaining` (formatted only when a template reads them).
 #[derive(Debug, Clone)]
 pub struct ReminderData {
     /// The client's name.
@@ -103,6 +105,7 @@ impl Serialize for ReminderData {
         View {
             data: self,
             reads: Reads::ALL,
+            locale: &self.locale,
         }
         .serialize(serializer)
     }
@@ -112,6 +115,8 @@ impl Serialize for ReminderData {
 struct View<'a> {
     data: &'a ReminderData,
     reads: Reads,
+    /// The locale amounts are written in (`total`, an item's `remaining`…).
+    locale: &'a str,
 }
 
 /// Writes `value` as `field` when a template may read it.
@@ -128,18 +133,38 @@ fn field<S: SerializeStruct, T: Serialize + ?Sized>(
     }
 }
 
+/// An amount as `{{money}}` writes it (`127 000 XOF`), formatted only when a template reads it.
+struct Amount<'a> {
+    minor: i64,
+    currency: &'a str,
+    locale: &'a str,
+}
+
+impl Serialize for Amount<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&crate::money::format_minor_code(self.minor, self.currency, self.locale))
+    }
+}
+
 impl Serialize for View<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (d, reads) = (self.data, self.reads);
+        let (d, reads, locale) = (self.data, self.reads, self.locale);
         let items = |kind: Option<ItemKind>| Items {
             items: &d.items,
             kind,
             reads,
+            locale,
         };
-        let mut out = serializer.serialize_struct("ReminderData", 11)?;
+        let total = Amount {
+            minor: d.total_minor,
+            currency: &d.currency,
+            locale,
+        };
+        let mut out = serializer.serialize_struct("ReminderData", 12)?;
         field(&mut out, reads, Field::Name, &d.name)?;
         field(&mut out, reads, Field::DebtorId, &d.debtor_id)?;
         field(&mut out, reads, Field::TotalMinor, &d.total_minor)?;
+        field(&mut out, reads, Field::Total, &total)?;
         field(&mut out, reads, Field::Currency, &d.currency)?;
         field(&mut out, reads, Field::Invoices, &items(Some(ItemKind::Invoice)))?;
         field(&mut out, reads, Field::ManualDebts, &items(Some(ItemKind::Manual)))?;
@@ -157,6 +182,7 @@ struct Items<'a> {
     items: &'a [ItemData],
     kind: Option<ItemKind>,
     reads: Reads,
+    locale: &'a str,
 }
 
 impl Serialize for Items<'_> {
@@ -165,6 +191,7 @@ impl Serialize for Items<'_> {
         serializer.collect_seq(self.items.iter().filter(of_kind).map(|item| ItemView {
             item,
             reads: self.reads,
+            locale: self.locale,
         }))
     }
 }
@@ -173,18 +200,27 @@ impl Serialize for Items<'_> {
 struct ItemView<'a> {
     item: &'a ItemData,
     reads: Reads,
+    locale: &'a str,
 }
 
 impl Serialize for ItemView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (i, reads) = (self.item, self.reads);
-        let mut out = serializer.serialize_struct("ItemData", 8)?;
+        let amount = |minor| Amount {
+            minor,
+            currency: &i.currency,
+            locale: self.locale,
+        };
+        let mut out = serializer.serialize_struct("ItemData", 11)?;
         field(&mut out, reads, Field::Kind, &i.kind)?;
         field(&mut out, reads, Field::Reference, &i.reference)?;
         field(&mut out, reads, Field::DueDate, &i.due_date)?;
         field(&mut out, reads, Field::AmountMinor, &i.amount_minor)?;
+        field(&mut out, reads, Field::Amount, &amount(i.amount_minor))?;
         field(&mut out, reads, Field::PaidMinor, &i.paid_minor)?;
+        field(&mut out, reads, Field::Paid, &amount(i.paid_minor))?;
         field(&mut out, reads, Field::RemainingMinor, &i.remaining_minor)?;
+        field(&mut out, reads, Field::Remaining, &amount(i.remaining_minor))?;
         field(&mut out, reads, Field::Currency, &i.currency)?;
         field(&mut out, reads, Field::DaysOverdue, &i.days_overdue)?;
         out.end()
@@ -406,6 +442,7 @@ impl Renderer {
         let context = Context::wraps(View {
             data,
             reads: self.reads,
+            locale: &self.locale,
         })
         .map_err(|e| failed(&name, e))?;
         let body = render_with(&self.hbs, &name, &context)?;
@@ -652,9 +689,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_sms_reminder(
             dir.path(),
-            "{{name}}|{{debtor_id}}|{{total_minor}}|{{currency}}|{{item_count}}|{{max_days_overdue}}|\
+            "{{name}}|{{debtor_id}}|{{total_minor}}|{{total}}|{{currency}}|{{item_count}}|{{max_days_overdue}}|\
              {{reminder_number}}|{{locale}}|{{#each items}}{{kind}} {{reference}} {{due_date}} {{amount_minor}} \
-             {{paid_minor}} {{remaining_minor}} {{currency}} {{days_overdue}}{{/each}}|\
+             {{amount}} {{paid_minor}} {{paid}} {{remaining_minor}} {{remaining}} {{currency}} {{days_overdue}}{{/each}}|\
              {{#each invoices}}{{reference}}{{/each}}|{{#each manual_debts}}{{reference}}{{/each}}",
         );
         let r = Renderer::new("fr", Some(dir.path())).unwrap();
@@ -662,7 +699,8 @@ mod tests {
         let body = r.render_reminder(Medium::Sms, &data).unwrap().body;
         assert_eq!(
             body,
-            "Client 1|1|1300|XOF|1|25|1|fr|invoice F-1 2025-11-01 1500 200 1300 XOF 25|F-1|"
+            "Client 1|1|1300|1 300 XOF|XOF|1|25|1|fr|invoice F-1 2025-11-01 1500 1 500 XOF 200 200 XOF 1300 1 300 XOF \
+             XOF 25|F-1|"
         );
 
         let json = serde_json::to_value(&data).unwrap();
@@ -724,6 +762,37 @@ mod tests {
                 Ok(date) => assert_eq!(rendered.unwrap(), date.to_string(), "{text}"),
                 Err(_) => assert!(rendered.is_err(), "{text}: {rendered:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn formatted_amounts_are_what_the_money_helper_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        for locale in ["fr", "en"] {
+            std::fs::create_dir_all(dir.path().join(locale).join("sms")).unwrap();
+            std::fs::write(
+                dir.path().join(locale).join("sms/reminder.hbs"),
+                "{{total}}|{{money total_minor currency}}{{#each items}}|{{amount}}|{{money amount_minor currency}}|\
+                 {{paid}}|{{money paid_minor currency}}|{{remaining}}|{{money remaining_minor currency}}{{/each}}",
+            )
+            .unwrap();
+        }
+        for (locale, code) in [("fr", "XOF"), ("en", "XOF"), ("fr", "EUR"), ("en", "USD")] {
+            let r = Renderer::new(locale, Some(dir.path())).unwrap();
+            let mut items = vec![
+                item("1", "A", "2025-11-01", 1_234_567, 1_000),
+                item("1", "B", "2025-11-02", 5, 0),
+            ];
+            for i in &mut items {
+                i.currency = crate::money::parse_currency(code).unwrap();
+            }
+            let body = r.render_reminder(Medium::Sms, &data(items)).unwrap().body;
+            let fields: Vec<&str> = body.split('|').collect();
+            assert_eq!(fields.len(), 14, "{body}");
+            for pair in fields.chunks(2) {
+                assert_eq!(pair[0], pair[1], "{locale} {code}: {body}");
+            }
+            assert!(body.ends_with(code), "{body}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! Handlebars leaves out the ones none of them names. Each field is a key and a value in a
 //! JSON map, built and freed for every message (for a list, a map per item): the built-in
 //! templates read `invoices` and `manual_debts`, never `items`, and of an item only its
-//! reference, due date, remainder and currency.
+//! reference, due date and remainder (already formatted).
 //!
 //! The walk is conservative: a field counts as read when its name appears anywhere in an
 //! expression of any template, partials included: in a path, a helper's name, parameters or
@@ -20,6 +20,7 @@ pub(super) enum Field {
     Name,
     DebtorId,
     TotalMinor,
+    Total,
     Currency,
     Invoices,
     ManualDebts,
@@ -32,16 +33,20 @@ pub(super) enum Field {
     Reference,
     DueDate,
     AmountMinor,
+    Amount,
     PaidMinor,
+    Paid,
     RemainingMinor,
+    Remaining,
     DaysOverdue,
 }
 
 impl Field {
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 22] = [
         Field::Name,
         Field::DebtorId,
         Field::TotalMinor,
+        Field::Total,
         Field::Currency,
         Field::Invoices,
         Field::ManualDebts,
@@ -54,8 +59,11 @@ impl Field {
         Field::Reference,
         Field::DueDate,
         Field::AmountMinor,
+        Field::Amount,
         Field::PaidMinor,
+        Field::Paid,
         Field::RemainingMinor,
+        Field::Remaining,
         Field::DaysOverdue,
     ];
 
@@ -66,6 +74,7 @@ impl Field {
             Field::Name => "name",
             Field::DebtorId => "debtor_id",
             Field::TotalMinor => "total_minor",
+            Field::Total => "total",
             Field::Currency => "currency",
             Field::Invoices => "invoices",
             Field::ManualDebts => "manual_debts",
@@ -78,8 +87,11 @@ impl Field {
             Field::Reference => "reference",
             Field::DueDate => "due_date",
             Field::AmountMinor => "amount_minor",
+            Field::Amount => "amount",
             Field::PaidMinor => "paid_minor",
+            Field::Paid => "paid",
             Field::RemainingMinor => "remaining_minor",
+            Field::Remaining => "remaining",
             Field::DaysOverdue => "days_overdue",
         }
     }
@@ -159,9 +171,9 @@ fn decorator_names(d: &DecoratorTemplate, name: &str) -> bool {
 
 fn parameter_names(parameter: &Parameter, name: &str) -> bool {
     match parameter {
-        Parameter::Name(n) => n.contains(name) || whole_context(n),
+        Parameter::Name(n) => segment_is(n, name) || whole_context(n),
         Parameter::Path(Path::Relative((_, raw)) | Path::Local((_, _, raw))) => {
-            raw.contains(name) || whole_context(raw)
+            segment_is(raw, name) || whole_context(raw)
         }
         // A literal is a key only where a helper looks it up (`lookup this "items"`): as a
         // whole string, never inside a sentence (`plural n "overdue item" "overdue items"`).
@@ -169,6 +181,14 @@ fn parameter_names(parameter: &Parameter, name: &str) -> bool {
         Parameter::Subexpression(s) => element_names(s.as_element(), name),
         _ => true,
     }
+}
+
+/// Whether a segment of `path` is `name` (`items.[0].remaining`, `../remaining`): the text
+/// between two characters that cannot be part of a field's name. `remaining_minor` does not
+/// name `remaining`.
+fn segment_is(path: &str, name: &str) -> bool {
+    path.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|segment| segment == name)
 }
 
 /// Whether `path` names a whole context (`this`, `./this`, `../`, `@root`) rather than one of its
@@ -247,23 +267,28 @@ mod tests {
             names(reads("{{lookup (lookup invoices 0) \"days_overdue\"}}")),
             ["invoices", "days_overdue"]
         );
+        assert_eq!(
+            names(reads(
+                "{{invoices.[0].remaining}} {{[total]}} {{../paid}} {{@root.items.0.amount}}"
+            )),
+            ["total", "invoices", "items", "amount", "paid", "remaining"]
+        );
     }
 
     #[test]
-    fn the_built_in_templates_read_the_lists_by_kind_and_four_fields_of_an_item() {
+    fn the_built_in_templates_read_the_lists_by_kind_and_three_fields_of_an_item() {
         let renderer = super::super::Renderer::new("en", None).unwrap();
         assert_eq!(
             names(renderer.reads),
             [
                 "name",
-                "total_minor",
-                "currency",
+                "total",
                 "invoices",
                 "manual_debts",
                 "item_count",
                 "reference",
                 "due_date",
-                "remaining_minor"
+                "remaining"
             ]
         );
     }
