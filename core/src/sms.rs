@@ -70,6 +70,29 @@ impl Septets {
         };
         (septets > 0).then_some(u32::from(septets))
     }
+
+    /// The septets of `text` and whether a character takes two, or `None` when one is not
+    /// in GSM-7. ASCII, nearly all of a message, is read byte by byte from the table, without
+    /// decoding characters.
+    fn units(&self, text: &str) -> Option<(u32, bool)> {
+        let bytes = text.as_bytes();
+        // `seen`: bit n set when a character took n septets (bit 0: one is not in GSM-7).
+        let (mut units, mut seen, mut at) = (0_u32, 0_u32, 0);
+        while let Some(&byte) = bytes.get(at) {
+            let n = if byte.is_ascii() {
+                at += 1;
+                u32::from(self.low[usize::from(byte)])
+            } else {
+                // `at` is at the start of a character: every step is a whole one.
+                let c = text[at..].chars().next()?;
+                at += c.len_utf8();
+                self.of(c).unwrap_or(0)
+            };
+            units += n;
+            seen |= 1 << n;
+        }
+        (seen & 1 == 0).then_some((units, seen & 0b100 != 0))
+    }
 }
 
 static SEPTETS: std::sync::LazyLock<Septets> = std::sync::LazyLock::new(|| {
@@ -89,8 +112,7 @@ static SEPTETS: std::sync::LazyLock<Septets> = std::sync::LazyLock::new(|| {
 
 /// Whether every character of `text` is in GSM-7.
 pub fn is_gsm7(text: &str) -> bool {
-    let septets = &*SEPTETS;
-    text.chars().all(|c| septets.of(c).is_some())
+    SEPTETS.units(text).is_some()
 }
 
 /// The encoding, units and segments of `text`: a GSM-7 text is read once; at the first
@@ -101,15 +123,9 @@ pub fn is_gsm7(text: &str) -> bool {
 /// otherwise they follow from the units alone.
 pub fn analyze(text: &str) -> SegmentInfo {
     let septets = &*SEPTETS;
-    let mut units = 0_u32;
-    let mut escaped = false;
-    for c in text.chars() {
-        let Some(n) = septets.of(c) else {
-            return analyze_ucs2(text);
-        };
-        units += n;
-        escaped |= n > 1;
-    }
+    let Some((units, escaped)) = septets.units(text) else {
+        return analyze_ucs2(text);
+    };
     let segments = if escaped {
         packed(text.chars().map(|c| septets.of(c).unwrap_or(1)), 160, 153)
     } else {
@@ -453,9 +469,15 @@ Merci de régulariser votre situation dans les meilleurs délais.";
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
         /// Texts around the limits, with extension characters, accents and emoji.
         #[test]
-        fn counts_every_text_as_before(text in "[a-z €{é•😀]{0,400}", gsm in "[a-z {}^€]{100,480}") {
+        fn counts_every_text_as_before(
+            text in "[a-z €{é•😀]{0,400}",
+            gsm in "[a-z {}^€]{100,480}",
+            ascii in "[\\x00-\\x7fé€ñ😀]{0,300}",
+        ) {
             proptest::prop_assert_eq!(analyze(&text), analyze_before(&text));
             proptest::prop_assert_eq!(analyze(&gsm), analyze_before(&gsm));
+            proptest::prop_assert_eq!(analyze(&ascii), analyze_before(&ascii));
+            proptest::prop_assert_eq!(is_gsm7(&ascii), ascii.chars().all(|c| gsm_septets(c).is_some()));
         }
     }
 }
