@@ -134,13 +134,13 @@ fn field<S: SerializeStruct, T: Serialize + ?Sized>(
 }
 
 /// An amount as `{{money}}` writes it (`127 000 XOF`), formatted only when a template reads it.
-struct Amount<'a> {
+struct FormattedAmount<'a> {
     minor: i64,
     currency: &'a str,
     locale: &'a str,
 }
 
-impl Serialize for Amount<'_> {
+impl Serialize for FormattedAmount<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&crate::money::format_minor_code(self.minor, self.currency, self.locale))
     }
@@ -155,7 +155,7 @@ impl Serialize for View<'_> {
             reads,
             locale,
         };
-        let total = Amount {
+        let total = FormattedAmount {
             minor: d.total_minor,
             currency: &d.currency,
             locale,
@@ -206,7 +206,7 @@ struct ItemView<'a> {
 impl Serialize for ItemView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (i, reads) = (self.item, self.reads);
-        let amount = |minor| Amount {
+        let amount = |minor| FormattedAmount {
             minor,
             currency: &i.currency,
             locale: self.locale,
@@ -777,7 +777,12 @@ mod tests {
             )
             .unwrap();
         }
-        for (locale, code) in [("fr", "XOF"), ("en", "XOF"), ("fr", "EUR"), ("en", "USD")] {
+        for (locale, code, total) in [
+            ("fr", "XOF", "1 233 572 XOF"),
+            ("en", "XOF", "1,233,572 XOF"),
+            ("fr", "EUR", "12 335,72 EUR"),
+            ("en", "USD", "12,335.72 USD"),
+        ] {
             let r = Renderer::new(locale, Some(dir.path())).unwrap();
             let mut items = vec![
                 item("1", "A", "2025-11-01", 1_234_567, 1_000),
@@ -789,6 +794,7 @@ mod tests {
             let body = r.render_reminder(Medium::Sms, &data(items)).unwrap().body;
             let fields: Vec<&str> = body.split('|').collect();
             assert_eq!(fields.len(), 14, "{body}");
+            assert_eq!(fields[0], total, "{locale} {code}");
             for pair in fields.chunks(2) {
                 assert_eq!(pair[0], pair[1], "{locale} {code}: {body}");
             }
