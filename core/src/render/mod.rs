@@ -1,8 +1,11 @@
 //! Messages from Handlebars templates: registered once at start-up, strict mode, no HTML
 //! escaping (SMS, WhatsApp and text email are plain text). Debtor values are data, never
-//! template source, so a `{{` in a name stays text.
+//! template source, so a `{{` in a name stays text. Templates made only of text, fields,
+//! `if`, `unless`, `each` and `plural` (the built-in ones) are written straight from the data
+//! with the same result ([`direct`]); the others by Handlebars.
 
 mod builtin;
+mod direct;
 mod helpers;
 mod reads;
 
@@ -280,6 +283,9 @@ pub struct Renderer {
     sources: std::collections::HashMap<String, (String, String)>,
     /// The fields any template may read; the others are left out of the data.
     reads: Reads,
+    /// The templates written straight from the data, without Handlebars (all the built-in
+    /// ones; see [`direct`]), by name.
+    direct: std::collections::HashMap<String, direct::Direct>,
 }
 
 fn registry(locale: &str, escape: bool) -> Handlebars<'static> {
@@ -322,6 +328,7 @@ impl Renderer {
             locale: locale.to_string(),
             sources: Default::default(),
             reads: Reads::ALL,
+            direct: Default::default(),
         };
         for (name, source) in builtin::TEMPLATES {
             renderer.register(name, source, name)?;
@@ -331,6 +338,14 @@ impl Renderer {
         }
         let templates = renderer.hbs.get_templates().values();
         renderer.reads = Reads::of(templates.chain(renderer.html.get_templates().values()));
+        let escaped = |escape| {
+            move |(name, template): (&String, &handlebars::Template)| {
+                Some((name.clone(), direct::Direct::compile(template, escape)?))
+            }
+        };
+        renderer.direct = (renderer.hbs.get_templates().iter().filter_map(escaped(false)))
+            .chain(renderer.html.get_templates().iter().filter_map(escaped(true)))
+            .collect();
         Ok(renderer)
     }
 
@@ -438,14 +453,10 @@ impl Renderer {
         // Once per message: joined without `format!`.
         let base = [self.locale.as_str(), medium.as_str()].join("/");
         let name = [base.as_str(), template].join("/");
-        // The data is turned into JSON once, for the body, the subject and the HTML part.
-        let context = Context::wraps(View {
-            data,
-            reads: self.reads,
-            locale: &self.locale,
-        })
-        .map_err(|e| failed(&name, e))?;
-        let body = render_with(&self.hbs, &name, &context)?;
+        // The data is turned into JSON at most once, for the body, the subject and the HTML
+        // part, and only for a template written by Handlebars.
+        let mut json = None;
+        let body = self.render_one(&self.hbs, &name, data, &mut json)?;
         let (mut subject, mut html) = (None, None);
         if medium == Medium::Email {
             let pick = |suffix: &str, has: &dyn Fn(&str) -> bool| {
@@ -457,11 +468,11 @@ impl Renderer {
                 .find(|n| has(n))
             };
             if let Some(n) = pick("subject", &|n| self.hbs.has_template(n)) {
-                let text = render_with(&self.hbs, &n, &context)?;
+                let text = self.render_one(&self.hbs, &n, data, &mut json)?;
                 subject = Some(text.lines().next().unwrap_or_default().to_string());
             }
             if let Some(n) = pick("html", &|n| self.html.has_template(n)) {
-                html = Some(render_with(&self.html, &n, &context)?);
+                html = Some(self.render_one(&self.html, &n, data, &mut json)?);
             }
         }
         Ok(Rendered {
@@ -470,6 +481,32 @@ impl Renderer {
             body,
             html,
         })
+    }
+
+    /// Renders `name` of `registry`: straight from the data when it can, else by Handlebars
+    /// from `json`, made on first use.
+    fn render_one(
+        &self,
+        registry: &Handlebars<'static>,
+        name: &str,
+        data: &ReminderData,
+        json: &mut Option<Context>,
+    ) -> Result<String, RenderError> {
+        if let Some(direct) = self.direct.get(name) {
+            return Ok(direct.render(data, &self.locale));
+        }
+        let context = match json {
+            Some(context) => context,
+            None => json.insert(
+                Context::wraps(View {
+                    data,
+                    reads: self.reads,
+                    locale: &self.locale,
+                })
+                .map_err(|e| failed(name, e))?,
+            ),
+        };
+        render_with(registry, name, context)
     }
 }
 
