@@ -142,13 +142,10 @@ fn part(element: &TemplateElement, scope: Scope, escape: bool) -> Option<Option<
     Some(match element {
         TemplateElement::RawString(text) => Some(Part::Text(text.clone())),
         TemplateElement::Comment(_) => None,
-        TemplateElement::Expression(h) if plain(h) => {
+        TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) if plain(h) => {
             let field = field(&h.name, scope).filter(|&f| !is_list(f))?;
+            let escape = escape && matches!(element, TemplateElement::Expression(_));
             Some(Part::Value { field, escape })
-        }
-        TemplateElement::HtmlExpression(h) if plain(h) => {
-            let field = field(&h.name, scope).filter(|&f| !is_list(f))?;
-            Some(Part::Value { field, escape: false })
         }
         TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => plural(h, scope)?,
         TemplateElement::HelperBlock(h) => block(h, scope, escape)?,
@@ -174,6 +171,7 @@ fn plural(h: &HelperTemplate, scope: Scope) -> Option<Option<Part>> {
         _ => None,
     }
 }
+
 /// `{{name}}`: no parameters, no hash, not a block.
 fn plain(h: &HelperTemplate) -> bool {
     !h.block && h.params.is_empty() && h.hash.is_empty()
