@@ -58,35 +58,6 @@ enum Scope {
     Item,
 }
 
-const REMINDER_FIELDS: [Field; 12] = [
-    Field::Name,
-    Field::DebtorId,
-    Field::TotalMinor,
-    Field::Total,
-    Field::Currency,
-    Field::Invoices,
-    Field::ManualDebts,
-    Field::Items,
-    Field::ItemCount,
-    Field::MaxDaysOverdue,
-    Field::ReminderNumber,
-    Field::Locale,
-];
-
-const ITEM_FIELDS: [Field; 11] = [
-    Field::Kind,
-    Field::Reference,
-    Field::DueDate,
-    Field::AmountMinor,
-    Field::Amount,
-    Field::PaidMinor,
-    Field::Paid,
-    Field::RemainingMinor,
-    Field::Remaining,
-    Field::Currency,
-    Field::DaysOverdue,
-];
-
 fn is_list(field: Field) -> bool {
     matches!(field, Field::Invoices | Field::ManualDebts | Field::Items)
 }
@@ -219,11 +190,11 @@ fn field(param: &Parameter, scope: Scope) -> Option<Field> {
     let [PathSeg::Named(name)] = segments.as_slice() else {
         return None;
     };
-    let fields: &[Field] = match scope {
-        Scope::Reminder => &REMINDER_FIELDS,
-        Scope::Item => &ITEM_FIELDS,
+    let in_scope = |f: Field| match scope {
+        Scope::Reminder => f.of_reminder(),
+        Scope::Item => f.of_item(),
     };
-    fields.iter().copied().find(|f| f.name() == name)
+    Field::ALL.into_iter().find(|&f| f.name() == name && in_scope(f))
 }
 
 /// What names are read from: the reminder, and the item inside `#each`.

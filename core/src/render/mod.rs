@@ -753,6 +753,21 @@ mod tests {
             named, fields,
             "the data as JSON has every field, under the name templates read"
         );
+        let of = |scope: fn(reads::Field) -> bool| {
+            let mut names: Vec<&str> = reads::Field::ALL
+                .into_iter()
+                .filter(|&f| scope(f))
+                .map(reads::Field::name)
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        let mut reminder_keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        reminder_keys.sort_unstable();
+        assert_eq!(reminder_keys, of(reads::Field::of_reminder), "the reminder's fields");
+        let mut item_keys: Vec<&str> = item.keys().map(String::as_str).collect();
+        item_keys.sort_unstable();
+        assert_eq!(item_keys, of(reads::Field::of_item), "an item's fields");
     }
 
     #[test]

@@ -96,6 +96,29 @@ impl Field {
         }
     }
 
+    /// Whether each item has this field (`currency`: the reminder too).
+    pub fn of_item(self) -> bool {
+        matches!(
+            self,
+            Field::Kind
+                | Field::Reference
+                | Field::DueDate
+                | Field::AmountMinor
+                | Field::Amount
+                | Field::PaidMinor
+                | Field::Paid
+                | Field::RemainingMinor
+                | Field::Remaining
+                | Field::Currency
+                | Field::DaysOverdue
+        )
+    }
+
+    /// Whether the reminder itself has this field.
+    pub fn of_reminder(self) -> bool {
+        !self.of_item() || self == Field::Currency
+    }
+
     fn bit(self) -> u32 {
         1 << self as u32
     }
