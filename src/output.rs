@@ -16,7 +16,7 @@ pub fn json_line<T: Serialize>(value: &T) {
     }
 }
 
-/// Lines for stdout, written in blocks of `capacity` bytes (0: every line at once).
+/// Lines for stdout, written in blocks of `capacity` bytes and when flushed.
 pub struct Batched {
     buffer: Vec<u8>,
     capacity: usize,
@@ -56,6 +56,9 @@ impl Batched {
 
     /// Writes what is waiting. A closed pipe (`| head`) is not worth a panic.
     pub fn flush(&mut self) {
+        if self.buffer.is_empty() {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&self.buffer).and_then(|()| out.flush());
         self.buffer.clear();

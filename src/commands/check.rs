@@ -2,7 +2,7 @@
 
 use crate::cli::Cli;
 use crate::{app, output};
-use rappel_core::engine::{CheckSummary, Engine, MessageReport, Mode};
+use rappel_core::engine::{CheckSummary, Engine, MessageReport, Mode, Reports};
 use std::process::ExitCode;
 
 /// `rappel tick`: send what is due now.
@@ -56,24 +56,43 @@ pub async fn run_check(
     ledger: Option<&rappel_core::ledger::Ledger>,
     json: bool,
 ) -> anyhow::Result<CheckSummary> {
-    let locale = engine.config().engine.locale.clone();
-    // Sends are printed as they happen; previews (possibly hundreds of thousands) are
-    // written in large blocks.
-    let mut out = output::Batched::new(if mode == Mode::Send { 0 } else { 64 * 1024 });
-    let mut print = |m: &MessageReport| {
-        if json {
-            out.json_line(m);
-        } else if mode == Mode::Send {
-            out.line(&output::message_line(m, &locale));
-        } else {
-            out.line(&output::message_block(m, &locale));
-        }
+    let mut printer = Printer {
+        // Written in blocks of 64 KiB: sends after each batch the ledger records too (one
+        // write for up to a few hundred lines, each seen within a batch's time of its send).
+        out: output::Batched::new(64 * 1024),
+        json,
+        mode,
+        locale: engine.config().engine.locale.clone(),
     };
-    let summary = engine.check(now, mode, ledger, &mut print).await;
-    out.flush();
+    let summary = engine.check(now, mode, ledger, &mut printer).await;
+    printer.out.flush();
     let summary = summary?;
     print_summary(&summary, json);
     Ok(summary)
+}
+
+/// Prints each message of a check: a JSON line, a line per send, or a block per preview.
+struct Printer {
+    out: output::Batched,
+    json: bool,
+    mode: Mode,
+    locale: String,
+}
+
+impl Reports for Printer {
+    fn report(&mut self, m: &MessageReport) {
+        if self.json {
+            self.out.json_line(m);
+        } else if self.mode == Mode::Send {
+            self.out.line(&output::message_line(m, &self.locale));
+        } else {
+            self.out.line(&output::message_block(m, &self.locale));
+        }
+    }
+
+    fn recorded(&mut self) {
+        self.out.flush();
+    }
 }
 
 fn print_summary(summary: &CheckSummary, json: bool) {

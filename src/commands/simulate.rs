@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::output;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rappel_core::engine::{Engine, Mode};
+use rappel_core::engine::{Engine, MessageReport, Mode};
 use rappel_core::ledger::Ledger;
 use rappel_core::money::parse_amount;
 use rappel_core::registry::Channels;
@@ -123,7 +123,7 @@ async fn timeline(
         let open_before: HashSet<String> = open_cycles(ledger).await?;
         let mut events = Vec::new();
         engine
-            .check(at, Mode::Send, Some(ledger), &mut |m| {
+            .check(at, Mode::Send, Some(ledger), &mut |m: &MessageReport| {
                 if m.status == "sent" {
                     events.push(Event {
                         day,

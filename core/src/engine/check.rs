@@ -1,6 +1,6 @@
 //! One check: read, decide, render, and (for `tick`) send and record.
 
-use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport};
+use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport, Reports};
 use super::{Engine, Instant, Route, dispatch};
 use crate::debt::{Debtor, Grouping, GroupingError, group_by_debtor, sort_by_client};
 use crate::ledger::{ContactState, Ledger, LedgerError};
@@ -45,14 +45,14 @@ pub enum CheckError {
 
 impl Engine {
     /// Runs one check at `now`. Each message is passed to `on_message` as soon as its
-    /// outcome is known (in plan order). `ledger` is required for [`Mode::Send`]; the other
+    /// outcome is known (in plan order), and `tick` tells it when each batch is recorded. `ledger` is required for [`Mode::Send`]; the other
     /// modes read it when given and never write.
     pub async fn check(
         &self,
         now: DateTime<Utc>,
         mode: Mode,
         ledger: Option<&Ledger>,
-        on_message: &mut (dyn FnMut(&MessageReport) + Send),
+        on_message: &mut dyn Reports,
     ) -> Result<CheckSummary, CheckError> {
         let span = tracing::info_span!("tick", at = %now, ?mode);
         let _enter = span.enter();
@@ -192,16 +192,11 @@ impl Engine {
             let start = (nanos as usize ^ std::process::id() as usize) % due.len();
             due.rotate_left(start);
         }
-        dispatch::send_all(self, due, ledger, now, &mut |report| {
-            match report.status {
-                "sent" => summary.sent += 1,
-                "unknown" => summary.unknown += 1,
-                "failed" => summary.failed += 1,
-                _ => {}
-            }
-            on_message(report);
-        })
-        .await?;
+        let mut counted = Counted {
+            summary: &mut summary,
+            out: on_message,
+        };
+        dispatch::send_all(self, due, ledger, now, &mut counted).await?;
         let skipped = summary.skipped_total() as u64;
         ledger
             .record_check(
@@ -384,6 +379,28 @@ struct Rendered {
     routes: Vec<Route>,
 }
 
+/// Counts a `tick`'s sent, failed and unknown messages as they are reported.
+struct Counted<'a> {
+    summary: &'a mut CheckSummary,
+    out: &'a mut dyn Reports,
+}
+
+impl Reports for Counted<'_> {
+    fn report(&mut self, report: &MessageReport) {
+        match report.status {
+            "sent" => self.summary.sent += 1,
+            "unknown" => self.summary.unknown += 1,
+            "failed" => self.summary.failed += 1,
+            _ => {}
+        }
+        self.out.report(report);
+    }
+
+    fn recorded(&mut self) {
+        self.out.recorded();
+    }
+}
+
 /// Counts planned clients into the summary, in the book's order: reports each message
 /// (preview, dry run) or keeps it to send, and notes the balances to record and the cycles to
 /// close (`tick`).
@@ -394,7 +411,7 @@ struct Tally<'a> {
     balance_changes: Vec<crate::ledger::BalanceChange>,
     to_close: Vec<(String, u32)>,
     balances: &'a HashMap<String, i64>,
-    on_message: &'a mut (dyn FnMut(&MessageReport) + Send),
+    on_message: &'a mut dyn Reports,
 }
 
 impl<'a> Tally<'a> {
@@ -450,7 +467,7 @@ impl<'a> Tally<'a> {
                     summary.due += 1;
                     if self.mode != Mode::Send {
                         // Nothing to send: report it now, keep nothing (big books stay small).
-                        (self.on_message)(&report);
+                        self.on_message.report(&report);
                         continue;
                     }
                     self.due.push(dispatch::Job {

@@ -14,7 +14,7 @@
 //! the provider before sending anything again, so nothing is ever sent twice.
 
 use super::check::CheckError;
-use super::report::MessageReport;
+use super::report::{MessageReport, Reports};
 use super::{Engine, Route};
 use crate::channel::{Channel, Delivery, Message, SendError, SendErrorKind};
 use crate::ledger::{ContactState, Ledger, NewReminder, Settled};
@@ -118,13 +118,14 @@ impl Finished<'_> {
 }
 
 /// Sends `jobs` (claim, send, record; see the module) and passes each report to `on_message`
-/// once its outcome is recorded, in the order of `jobs`. A ledger error ends the check.
+/// once its outcome is recorded, in the order of `jobs`, telling it when each batch is
+/// recorded. A ledger error ends the check.
 pub(crate) async fn send_all(
     engine: &Engine,
     jobs: Vec<Job>,
     ledger: &Ledger,
     now: DateTime<Utc>,
-    on_message: &mut (dyn FnMut(&MessageReport) + Send),
+    on_message: &mut dyn Reports,
 ) -> Result<(), CheckError> {
     let in_flight = engine.routes[0].channel.max_in_flight().max(1);
     // Claims run at most a few blocks ahead of the sends; outcomes are recorded in batches
@@ -170,7 +171,8 @@ pub(crate) async fn send_all(
     let records = async move {
         let mut done_rx = done_rx;
         while let Some(first) = done_rx.next().await {
-            let mut batch = vec![first];
+            let mut batch = Vec::with_capacity(block);
+            batch.push(first);
             let gathering = tokio::time::sleep(RECORD_WAIT);
             tokio::pin!(gathering);
             while batch.len() < block {
@@ -194,8 +196,9 @@ pub(crate) async fn send_all(
                     fill_delivery(&mut report, delivery);
                 }
                 count(&report, done.estimated_cost_micros);
-                on_message(&report);
+                on_message.report(&report);
             }
+            on_message.recorded();
         }
         Ok(())
     };

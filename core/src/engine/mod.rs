@@ -8,7 +8,7 @@ pub mod dispatch;
 mod report;
 
 pub use check::Mode;
-pub use report::{CheckSummary, ItemReport, MessageReport};
+pub use report::{CheckSummary, ItemReport, MessageReport, Reports};
 
 use crate::channel::{Channel, Medium};
 use crate::config::Config;

@@ -9,6 +9,23 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Where a check's reports go: each message in plan order, as its outcome is recorded.
+/// A closure taking `&MessageReport` is one.
+pub trait Reports: Send {
+    /// One message's report.
+    fn report(&mut self, message: &MessageReport);
+
+    /// The reports given so far are recorded in the ledger (`tick` calls this after each
+    /// batch it commits): a printer that buffers its lines writes them now.
+    fn recorded(&mut self) {}
+}
+
+impl<F: FnMut(&MessageReport) + Send> Reports for F {
+    fn report(&mut self, message: &MessageReport) {
+        self(message);
+    }
+}
+
 /// One overdue item in a message report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemReport {

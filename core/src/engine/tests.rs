@@ -1,6 +1,6 @@
 //! The engine with a scripted channel: what reaches the provider when sends fail in each way.
 
-use super::{Engine, Mode};
+use super::{Engine, MessageReport, Mode};
 use crate::channel::{Channel, Delivery, Medium, Message, SendError, SendErrorKind};
 use crate::config::Config;
 use crate::debt::tests::item;
@@ -119,7 +119,9 @@ async fn setup_with(channel: Arc<Scripted>, items: Vec<crate::DebtItem>) -> (tem
 async fn tick(engine: &Engine, ledger: &Ledger, now: &str) -> Vec<&'static str> {
     let mut statuses = Vec::new();
     engine
-        .check(at(now), Mode::Send, Some(ledger), &mut |m| statuses.push(m.status))
+        .check(at(now), Mode::Send, Some(ledger), &mut |m: &MessageReport| {
+            statuses.push(m.status)
+        })
         .await
         .unwrap();
     statuses
@@ -251,9 +253,12 @@ async fn fallback_reaches_each_client_once_on_the_right_channel() {
 
     let mut reached = Vec::new();
     engine
-        .check(at("2025-12-01T10:00:00Z"), Mode::Send, Some(&ledger), &mut |m| {
-            reached.push((m.debtor_id.clone(), m.channel.clone(), m.status))
-        })
+        .check(
+            at("2025-12-01T10:00:00Z"),
+            Mode::Send,
+            Some(&ledger),
+            &mut |m: &MessageReport| reached.push((m.debtor_id.clone(), m.channel.clone(), m.status)),
+        )
         .await
         .unwrap();
     let want = |d: &str, c: &str| (d.to_string(), c.to_string(), "sent");
@@ -337,15 +342,64 @@ async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_
 
     let mut reports = Vec::new();
     engine
-        .check(at("2025-12-01T10:00:00Z"), Mode::Send, Some(&ledger), &mut |m| {
-            reports.push((m.debtor_id.clone(), m.status));
-        })
+        .check(
+            at("2025-12-01T10:00:00Z"),
+            Mode::Send,
+            Some(&ledger),
+            &mut |m: &MessageReport| {
+                reports.push((m.debtor_id.clone(), m.status));
+            },
+        )
         .await
         .unwrap();
     // While C1's answer was slow, the other slot sent every other client.
     assert_eq!(*channel.finished.lock().unwrap(), ["C2", "C3", "C4", "C5", "C6", "C1"]);
     let expected: Vec<_> = (1..=6).map(|n| (format!("C{n}"), "sent")).collect();
     assert_eq!(reports, expected, "reports leave in plan order");
+}
+
+/// What a check told its reports, in order.
+#[derive(Default)]
+struct Told(Vec<String>);
+
+impl super::Reports for Told {
+    fn report(&mut self, message: &MessageReport) {
+        self.0.push(format!("{} {}", message.debtor_id, message.status));
+    }
+
+    fn recorded(&mut self) {
+        self.0.push("recorded".into());
+    }
+}
+
+#[tokio::test]
+async fn reports_are_told_when_each_batch_is_recorded_not_only_at_the_end() {
+    let channel = Arc::new(Scripted {
+        // Long enough that C1's batch is recorded before C2 ends, even on a busy machine.
+        slow: std::time::Duration::from_secs(1),
+        in_flight: 1,
+        slow_for: vec!["C2"],
+        ..Scripted::default()
+    });
+    let book = (1..=3)
+        .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
+        .collect();
+    let (_dir, engine, ledger) = setup_with(channel, book).await;
+
+    let mut told = Told::default();
+    engine
+        .check(at("2025-12-01T10:00:00Z"), Mode::Send, Some(&ledger), &mut told)
+        .await
+        .unwrap();
+    let told = told.0;
+    assert_eq!(
+        told[..2],
+        ["C1 sent", "recorded"],
+        "C1 is printed while C2 is sent: {told:?}"
+    );
+    assert_eq!(told.last().map(String::as_str), Some("recorded"), "{told:?}");
+    let reports: Vec<&String> = told.iter().filter(|t| *t != "recorded").collect();
+    assert_eq!(reports, ["C1 sent", "C2 sent", "C3 sent"]);
 }
 
 #[tokio::test]
@@ -364,9 +418,12 @@ async fn a_client_with_a_refused_item_is_held_back_in_whichever_chunk_it_is_grou
     let (_dir, engine, _ledger) = setup_with(Arc::new(Scripted::default()), items).await;
     let mut previewed = Vec::new();
     let summary = engine
-        .check(at("2025-12-01T10:00:00Z"), Mode::Preview, None, &mut |m| {
-            previewed.push(m.debtor_id.clone())
-        })
+        .check(
+            at("2025-12-01T10:00:00Z"),
+            Mode::Preview,
+            None,
+            &mut |m: &MessageReport| previewed.push(m.debtor_id.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(summary.clients, 5_000);
