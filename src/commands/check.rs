@@ -57,8 +57,8 @@ pub async fn run_check(
     json: bool,
 ) -> anyhow::Result<CheckSummary> {
     let mut printer = Printer {
-        // Written in blocks of 64 KiB: sends after each batch the ledger records too (one
-        // write for up to a few hundred lines, each seen within a batch's time of its send).
+        // Lines leave in blocks of 64 KiB, and a tick's also after each batch the ledger
+        // records: one write for up to a few hundred lines, each out soon after its send.
         out: output::Batched::new(64 * 1024),
         json,
         mode,

@@ -45,8 +45,9 @@ pub enum CheckError {
 
 impl Engine {
     /// Runs one check at `now`. Each message is passed to `on_message` as soon as its
-    /// outcome is known (in plan order), and `tick` tells it when each batch is recorded. `ledger` is required for [`Mode::Send`]; the other
-    /// modes read it when given and never write.
+    /// outcome is known (in plan order), and [`Mode::Send`] tells it when each batch is
+    /// recorded. `ledger` is required for [`Mode::Send`]; the other modes read it when given
+    /// and never write.
     pub async fn check(
         &self,
         now: DateTime<Utc>,
