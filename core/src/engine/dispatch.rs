@@ -7,7 +7,7 @@
 //!    back the sends after it), tried again on transient errors only, handed to the next
 //!    channel on a permanent failure;
 //! 3. **record**: the outcomes are written in batches, one statement per kind, then reported,
-//!    in plan order. A batch gathers what finishes within [`RECORD_WAIT`] (up to a block):
+//!    in plan order. A batch gathers what finishes within `RECORD_WAIT` (up to a block):
 //!    SQLite then commits a few hundred times for 20,000 messages instead of a few thousand.
 //!
 //! A crash between a send and its record leaves the reminder `pending`: a later check asks
