@@ -1,5 +1,5 @@
 //! The engine: one check over the debt book. Reads the source, groups items per debtor,
-//! decides with the [`rules`](crate::rules), renders, and hands due reminders to the
+//! decides with the [`rules`], renders, and hands due reminders to the
 //! dispatcher, which writes each to the ledger before sending it.
 
 mod check;

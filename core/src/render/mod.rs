@@ -2,7 +2,7 @@
 //! escaping (SMS, WhatsApp and text email are plain text). Debtor values are data, never
 //! template source, so a `{{` in a name stays text. Templates made only of text, fields,
 //! `if`, `unless`, `each` and `plural` (the built-in ones) are written straight from the data
-//! with the same result ([`direct`]); the others by Handlebars.
+//! with the same result (`direct`); the others by Handlebars.
 
 mod builtin;
 mod direct;
@@ -55,7 +55,7 @@ pub struct RenderError {
     pub source: Box<handlebars::RenderError>,
 }
 
-/// One item as templates see it (serialized by [`ItemView`], which leaves out the fields no
+/// One item as templates see it (serialized by `ItemView`, which leaves out the fields no
 /// template reads).
 #[derive(Debug, Clone)]
 pub struct ItemData {
