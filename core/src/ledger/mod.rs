@@ -58,12 +58,18 @@ async fn connect(url: &str, shown: &str, sqlite: bool) -> Result<AnyPool, Ledger
         // WAL lets readers work while a check writes; the busy timeout makes concurrent
         // processes wait for each other instead of failing. `synchronous = FULL`: every
         // commit is on disk before the next send starts. With NORMAL a power cut could undo
-        // the last claims, and a reminder that had left would be sent again.
+        // the last claims, and a reminder that had left would be sent again. A page cache of
+        // 16 MiB instead of SQLite's 2 MiB: a check of 20,000 sends writes and rewrites more
+        // pages than 2 MiB hold (W2 sent 3–7 % faster in three sets of 20 alternating runs,
+        // 41 of the 60 pairs faster; 64 MiB gained nothing more). It fills only as pages are read.
         pool = pool.after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL")
-                    .await
-                    .map(|_| ())
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; \
+                     PRAGMA cache_size = -16384",
+                )
+                .await
+                .map(|_| ())
             })
         });
     }

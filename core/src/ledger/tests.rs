@@ -366,3 +366,15 @@ async fn a_sqlite_ledger_puts_every_commit_on_disk_before_going_on() {
         "WAL with synchronous = FULL (2)"
     );
 }
+
+#[tokio::test]
+async fn a_sqlite_ledger_keeps_a_checks_pages_in_its_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_sqlite(&dir.path().join("rappel.db")).await.unwrap();
+    // Negative: KiB. SQLite's default, 2 MiB, is smaller than the pages a big check rewrites.
+    let (cache,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(cache, -16384, "a page cache of 16 MiB");
+}
