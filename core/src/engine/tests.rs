@@ -116,6 +116,13 @@ async fn setup_with(channel: Arc<Scripted>, items: Vec<crate::DebtItem>) -> (tem
     (dir, engine, ledger)
 }
 
+/// Clients C1…Cn, each with one overdue invoice F-1…F-n.
+fn clients(n: usize) -> Vec<crate::DebtItem> {
+    (1..=n)
+        .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
+        .collect()
+}
+
 async fn tick(engine: &Engine, ledger: &Ledger, now: &str) -> Vec<&'static str> {
     let mut statuses = Vec::new();
     engine
@@ -335,9 +342,7 @@ async fn a_slow_answer_does_not_hold_back_the_other_sends_and_reports_keep_plan_
         slow_for: vec!["C1"],
         ..Scripted::default()
     });
-    let book = (1..=6)
-        .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
-        .collect();
+    let book = clients(6);
     let (_dir, engine, ledger) = setup_with(channel.clone(), book).await;
 
     let mut reports = Vec::new();
@@ -381,9 +386,7 @@ async fn reports_are_told_when_each_batch_is_recorded_not_only_at_the_end() {
         slow_for: vec!["C2"],
         ..Scripted::default()
     });
-    let book = (1..=3)
-        .map(|n| item(&format!("C{n}"), &format!("F-{n}"), "2025-11-20", 100, 0))
-        .collect();
+    let book = clients(3);
     let (_dir, engine, ledger) = setup_with(channel, book).await;
 
     let mut told = Told::default();

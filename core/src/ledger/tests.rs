@@ -352,14 +352,8 @@ async fn a_sqlite_ledger_puts_every_commit_on_disk_before_going_on() {
     // A claim lost to a power cut would let a reminder that had left be sent again.
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open_sqlite(&dir.path().join("rappel.db")).await.unwrap();
-    let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode")
-        .fetch_one(&ledger.pool)
-        .await
-        .unwrap();
-    let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-        .fetch_one(&ledger.pool)
-        .await
-        .unwrap();
+    let journal: String = pragma(&ledger, "journal_mode").await;
+    let synchronous: i64 = pragma(&ledger, "synchronous").await;
     assert_eq!(
         (journal.as_str(), synchronous),
         ("wal", 2),
@@ -372,9 +366,17 @@ async fn a_sqlite_ledger_keeps_a_checks_pages_in_its_cache() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open_sqlite(&dir.path().join("rappel.db")).await.unwrap();
     // Negative: KiB. SQLite's default, 2 MiB, is smaller than the pages a big check rewrites.
-    let (cache,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+    let cache: i64 = pragma(&ledger, "cache_size").await;
+    assert_eq!(cache, -16384, "a page cache of 16 MiB");
+}
+
+/// The value of SQLite's `PRAGMA name` on the ledger's connection.
+async fn pragma<T>(ledger: &Ledger, name: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+{
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
         .fetch_one(&ledger.pool)
         .await
-        .unwrap();
-    assert_eq!(cache, -16384, "a page cache of 16 MiB");
+        .unwrap()
 }

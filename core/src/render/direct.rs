@@ -10,6 +10,7 @@
 //! Whitespace control (`~`) and standalone lines are settled when Handlebars compiles the
 //! template, in its text, so they come out the same.
 
+use super::helpers;
 use super::reads::Field;
 use super::{ItemData, ReminderData};
 use crate::debt::ItemKind;
@@ -58,24 +59,6 @@ enum Scope {
     Item,
 }
 
-fn is_list(field: Field) -> bool {
-    matches!(field, Field::Invoices | Field::ManualDebts | Field::Items)
-}
-
-fn is_number(field: Field) -> bool {
-    matches!(
-        field,
-        Field::TotalMinor
-            | Field::ItemCount
-            | Field::MaxDaysOverdue
-            | Field::ReminderNumber
-            | Field::AmountMinor
-            | Field::PaidMinor
-            | Field::RemainingMinor
-            | Field::DaysOverdue
-    )
-}
-
 impl Direct {
     /// The plan for `template`, or `None` when it uses more than this module writes.
     /// `escape`: whether the registry HTML-escapes values.
@@ -114,7 +97,7 @@ fn part(element: &TemplateElement, scope: Scope, escape: bool) -> Option<Option<
         TemplateElement::RawString(text) => Some(Part::Text(text.clone())),
         TemplateElement::Comment(_) => None,
         TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) if plain(h) => {
-            let field = field(&h.name, scope).filter(|&f| !is_list(f))?;
+            let field = field(&h.name, scope).filter(|&f| !f.is_list())?;
             let escape = escape && matches!(element, TemplateElement::Expression(_));
             Some(Part::Value { field, escape })
         }
@@ -132,7 +115,7 @@ fn plural(h: &HelperTemplate, scope: Scope) -> Option<Option<Part>> {
     };
     match (&h.name, h.params.as_slice()) {
         (Parameter::Name(helper), [count, one, many]) if helper == "plural" && !h.block && h.hash.is_empty() => {
-            let count = field(count, scope).filter(|&f| is_number(f))?;
+            let count = field(count, scope).filter(|&f| f.is_number())?;
             Some(Some(Part::Plural {
                 count,
                 one: literal(one)?,
@@ -173,7 +156,7 @@ fn block(h: &HelperTemplate, scope: Scope, escape: bool) -> Option<Option<Part>>
         },
         // Handlebars writes nothing at all for a block without a body, `else` included.
         "each" if h.template.is_none() => return Some(None),
-        "each" if is_list(field) => Part::Each {
+        "each" if field.is_list() => Part::Each {
             list: field,
             body: inner(&h.template, Scope::Item)?,
             otherwise: inner(&h.inverse, scope)?,
@@ -216,12 +199,7 @@ fn write_parts(parts: &[Part], at: At, out: &mut String) {
                     Value::Number(n) => n as f64,
                     _ => 0.0,
                 };
-                let singular = if at.locale.starts_with("fr") {
-                    n.abs() < 2.0
-                } else {
-                    n == 1.0
-                };
-                out.push_str(if singular { one } else { many });
+                out.push_str(if helpers::singular(n, at.locale) { one } else { many });
             }
             Part::If {
                 field,
@@ -313,7 +291,7 @@ fn write_value(field: Field, at: At, escape: bool, out: &mut String) {
 
 /// Handlebars' truth: a non-empty text or list, a number other than 0.
 fn truthy(field: Field, at: At) -> bool {
-    if is_list(field) {
+    if field.is_list() {
         return items(field, at.data).next().is_some();
     }
     match value(field, at) {

@@ -122,12 +122,16 @@ impl HelperDef for Plural {
         let n = param(h, 0, "plural", "a count")?.as_f64().unwrap_or(0.0);
         let one = param(h, 1, "plural", "the singular")?.as_str().unwrap_or_default();
         let many = param(h, 2, "plural", "the plural")?.as_str().unwrap_or_default();
-        let singular = if self.locale.starts_with("fr") {
-            n.abs() < 2.0
-        } else {
-            n == 1.0
-        };
-        out.write(if singular { one } else { many })?;
+        out.write(if singular(n, &self.locale) { one } else { many })?;
         Ok(())
+    }
+}
+
+/// Whether `n` takes the singular in `locale`: 0 and 1 in French (and -1), 1 elsewhere.
+pub(super) fn singular(n: f64, locale: &str) -> bool {
+    if locale.starts_with("fr") {
+        n.abs() < 2.0
+    } else {
+        n == 1.0
     }
 }

@@ -861,5 +861,13 @@ mod tests {
         hbs.register_template_string("t", "{{date due_date \"%d/%m/%Y\"}} {{plural 0 \"a\" \"b\"}} {{plural 2 \"a\" \"b\"}} {{money 1500 \"XOF\" locale=\"en\"}}").unwrap();
         let out = hbs.render("t", &serde_json::json!({"due_date": "2025-11-20"})).unwrap();
         assert_eq!(out, "20/11/2025 a b 1,500 XOF");
+        // English: only 1 takes the singular (the direct templates share the rule).
+        let mut en = Renderer::new("en", None).unwrap().hbs;
+        en.register_template_string(
+            "t",
+            "{{plural 0 \"a\" \"b\"}} {{plural 1 \"a\" \"b\"}} {{plural 2 \"a\" \"b\"}}",
+        )
+        .unwrap();
+        assert_eq!(en.render("t", &serde_json::json!({})).unwrap(), "b a b");
     }
 }

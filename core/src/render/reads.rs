@@ -119,6 +119,26 @@ impl Field {
         !self.of_item() || self == Field::Currency
     }
 
+    /// Whether it is a list of items (what `#each` walks).
+    pub fn is_list(self) -> bool {
+        matches!(self, Field::Invoices | Field::ManualDebts | Field::Items)
+    }
+
+    /// Whether it is a whole number (a JSON number, not text).
+    pub fn is_number(self) -> bool {
+        matches!(
+            self,
+            Field::TotalMinor
+                | Field::ItemCount
+                | Field::MaxDaysOverdue
+                | Field::ReminderNumber
+                | Field::AmountMinor
+                | Field::PaidMinor
+                | Field::RemainingMinor
+                | Field::DaysOverdue
+        )
+    }
+
     fn bit(self) -> u32 {
         1 << self as u32
     }
