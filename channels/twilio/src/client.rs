@@ -1,15 +1,29 @@
 //! The HTTP side: `POST` and `GET` on Twilio's Messages resource with Basic auth, answers
 //! read into [`ApiMessage`], failures into [`TwilioError`]. It never retries.
+//!
+//! It speaks HTTP/1.1 through hyper's pooled client (keep-alive connections, TLS by rustls
+//! with the platform's roots) rather than reqwest: a send is the hot path, and reqwest
+//! parsed each request's URL three times and ran redirect and retry layers that a POST to
+//! Twilio must not use anyway.
 
-use crate::errors::TwilioError;
+use crate::errors::{Transport, TwilioError};
 use crate::settings::Auth;
 use base64::Engine as _;
+use bytes::Bytes;
 use chrono::NaiveDate;
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
+use url::Url;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// Pages of a message lookup read at most.
 const MAX_PAGES: usize = 5;
@@ -176,25 +190,41 @@ impl<'de> Visitor<'de> for TextVisitor {
 /// Talks to one Twilio account.
 #[derive(Debug)]
 pub(crate) struct Client {
-    http: reqwest::Client,
-    messages_url: reqwest::Url,
+    http: hyper_util::client::legacy::Client<Https, Full<Bytes>>,
+    /// The Messages resource, for lookups (query and next pages).
+    messages_url: Url,
+    /// The same, parsed once for sends.
+    messages_uri: Uri,
     /// `Basic …`, encoded once (not per request), marked sensitive: never shown in logs.
     authorization: HeaderValue,
+    /// The longest an exchange may take, from connecting to the answer's last byte.
+    timeout: Duration,
 }
 
 impl Client {
     /// A client for `account_sid` at `base_url` (without a trailing `/`).
     pub(crate) fn new(base_url: &str, account_sid: &str, auth: Auth, timeout: Duration) -> Result<Self, String> {
         let messages_url = format!("{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json");
-        let messages_url = reqwest::Url::parse(&messages_url).map_err(|e| format!("bad base_url: {e}"))?;
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirect would turn the POST into a GET and hide what happened.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("rappel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        let messages_url = Url::parse(&messages_url).map_err(|e| format!("bad base_url: {e}"))?;
+        let messages_uri = uri(&messages_url).map_err(|e| format!("bad base_url: {e}"))?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier)
+            .map_err(|e| format!("cannot set up TLS: {e}"))?
+            .with_no_client_auth();
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false); // https is hyper-rustls's to handle
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(timeout.min(Duration::from_secs(10))));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        // No redirects (one would turn the POST into a GET and hide what happened), no retries
+        // but of a request that never left its connection.
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https);
         let credentials = format!("{}:{}", auth.user, auth.secret.expose());
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
         let mut authorization = HeaderValue::try_from(format!("Basic {encoded}"))
@@ -203,19 +233,26 @@ impl Client {
         Ok(Self {
             http,
             messages_url,
+            messages_uri,
             authorization,
+            timeout,
         })
     }
 
     /// Creates a message (CreateMessage) from its form fields; the answer's `to`, `body` and
     /// `date_created` are not read.
     pub(crate) async fn create(&self, form: &[(&'static str, String)]) -> Result<ApiMessage, TwilioError> {
+        let body = url::form_urlencoded::Serializer::new(String::with_capacity(512))
+            .extend_pairs(form)
+            .finish();
         let request = self
-            .http
-            .post(self.messages_url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
-            .form(form);
-        let answer = read(request).await?;
+            .request(Method::POST, self.messages_uri.clone())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )
+            .body(Full::new(Bytes::from(body)));
+        let answer = self.read(request).await?;
         // A 2xx answer that is a bare string or number cannot tell what happened.
         serde_json::from_slice::<Created>(&answer)
             .map(ApiMessage::from)
@@ -232,16 +269,17 @@ impl Client {
             .append_pair("To", to)
             .append_pair("DateSent>", &day)
             .append_pair("PageSize", PAGE_SIZE);
-        let mut request = self.http.get(url);
         let mut found = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page = read(request.header(AUTHORIZATION, self.authorization.clone())).await?;
+            let page_uri = uri(&url).map_err(|_| outside())?;
+            let request = self.request(Method::GET, page_uri).body(Full::default());
+            let page = self.read(request).await?;
             let page: Value = serde_json::from_slice(&page).map_err(TwilioError::BadAnswer)?;
             if let Some(Value::Array(messages)) = page.get("messages") {
                 found.extend(messages.iter().map(ApiMessage::from_json));
             }
             match page.get("next_page_uri").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => request = self.http.get(self.next_page(next)?),
+                Some(next) if !next.is_empty() => url = self.next_page(next)?,
                 _ => break,
             }
         }
@@ -250,63 +288,98 @@ impl Client {
 }
 
 impl Client {
+    /// A request to `uri` with the account's credentials.
+    fn request(&self, method: Method, uri: Uri) -> http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(
+                USER_AGENT,
+                HeaderValue::from_static(concat!("rappel/", env!("CARGO_PKG_VERSION"))),
+            )
+    }
+
+    /// Sends `request` and returns the body of a 2xx answer, or the error another carries.
+    async fn read(&self, request: Result<Request<Full<Bytes>>, http::Error>) -> Result<Bytes, TwilioError> {
+        // Built from a parsed URL and fixed headers: it cannot fail, but is never unwrapped.
+        let request = request.map_err(|e| TwilioError::Api {
+            status: 400,
+            code: None,
+            message: format!("rappel could not build the request: {e}"),
+            retry_after: None,
+        })?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    TwilioError::Connect(e.into())
+                } else {
+                    TwilioError::NoAnswer(e.into())
+                }
+            })?;
+            let (head, body) = response.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| TwilioError::NoAnswer(e.into()))?
+                .to_bytes();
+            Ok::<_, TwilioError>((head, bytes))
+        };
+        let (head, bytes) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| TwilioError::NoAnswer(Transport::TimedOut(self.timeout)))??;
+        if head.status.is_success() {
+            return Ok(bytes);
+        }
+        let retry_after = head
+            .headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let code = json
+            .as_ref()
+            .and_then(|j| j.get("code"))
+            .and_then(Value::as_u64)
+            .and_then(|c| u32::try_from(c).ok());
+        let message = match json.as_ref().and_then(|j| j.get("message")).and_then(Value::as_str) {
+            Some(m) => m.to_string(),
+            None => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        };
+        Err(TwilioError::Api {
+            status: head.status.as_u16(),
+            code,
+            message,
+            retry_after,
+        })
+    }
+
     /// The next page's URL: Twilio gives an absolute path. Anything that would take the
     /// credentials to another server (`@evil.host/…`, `//evil.host/…`) is refused; the
     /// lookup then fails, and the reminder stays `unknown` rather than risk a second send.
-    fn next_page(&self, next: &str) -> Result<reqwest::Url, TwilioError> {
-        let refused = || TwilioError::Api {
-            status: 502,
-            code: None,
-            message: "the next page of the message list points outside Twilio's API".into(),
-            retry_after: None,
-        };
-        let url = self.messages_url.join(next).map_err(|_| refused())?;
+    fn next_page(&self, next: &str) -> Result<Url, TwilioError> {
+        let url = self.messages_url.join(next).map_err(|_| outside())?;
         if url.origin() != self.messages_url.origin() {
-            return Err(refused());
+            return Err(outside());
         }
         Ok(url)
     }
 }
 
-/// Sends `request` and returns the body of a 2xx answer, or the error another carries.
-async fn read(request: reqwest::RequestBuilder) -> Result<bytes::Bytes, TwilioError> {
-    let response = request.send().await.map_err(transport)?;
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let bytes = response.bytes().await.map_err(transport)?;
-    if status.is_success() {
-        return Ok(bytes);
+/// The refusal of a next page outside Twilio's API.
+fn outside() -> TwilioError {
+    TwilioError::Api {
+        status: 502,
+        code: None,
+        message: "the next page of the message list points outside Twilio's API".into(),
+        retry_after: None,
     }
-    let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let code = json
-        .as_ref()
-        .and_then(|j| j.get("code"))
-        .and_then(Value::as_u64)
-        .and_then(|c| u32::try_from(c).ok());
-    let message = match json.as_ref().and_then(|j| j.get("message")).and_then(Value::as_str) {
-        Some(m) => m.to_string(),
-        None => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-    };
-    Err(TwilioError::Api {
-        status: status.as_u16(),
-        code,
-        message,
-        retry_after,
-    })
 }
 
-/// A transport failure: not sent at all (connect), or sent without a complete answer.
-fn transport(error: reqwest::Error) -> TwilioError {
-    if error.is_connect() {
-        TwilioError::Connect(error)
-    } else {
-        TwilioError::NoAnswer(error)
-    }
+/// `url` as hyper takes it.
+fn uri(url: &Url) -> Result<Uri, http::uri::InvalidUri> {
+    url.as_str().parse()
 }
 
 #[cfg(test)]

@@ -19,15 +19,36 @@ pub enum TwilioError {
         /// The `Retry-After` header, in seconds.
         retry_after: Option<Duration>,
     },
-    /// The request could not be sent: connection refused, DNS, connect timeout.
+    /// The request could not be sent: connection refused, DNS, connect timeout, TLS.
     #[error("could not connect")]
-    Connect(#[source] reqwest::Error),
+    Connect(#[source] Transport),
     /// The request may have left, but no complete answer came back (timeout, reset).
     #[error("no complete answer")]
-    NoAnswer(#[source] reqwest::Error),
+    NoAnswer(#[source] Transport),
     /// The answer came but could not be read.
     #[error("unreadable answer")]
     BadAnswer(#[source] serde_json::Error),
+}
+
+/// Why an exchange with Twilio broke off.
+#[derive(Debug, thiserror::Error)]
+pub enum Transport {
+    /// No complete answer within the channel's `timeout`.
+    #[error("timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The connection failed before or while the request was sent.
+    #[error(transparent)]
+    Request(#[from] hyper_util::client::legacy::Error),
+    /// The connection broke while the answer was being read.
+    #[error(transparent)]
+    Answer(#[from] hyper::Error),
+}
+
+impl Transport {
+    /// Whether the time limit ended it.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::TimedOut(_))
+    }
 }
 
 /// The Twilio error codes rappel acts on.

@@ -331,7 +331,7 @@ impl TwilioConfig {
 }
 
 fn is_http_url(text: &str) -> bool {
-    reqwest::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+    url::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 #[cfg(test)]

@@ -223,6 +223,30 @@ async fn connection_refused_is_transient() {
 }
 
 #[tokio::test]
+async fn an_https_base_url_speaks_tls_and_a_failed_handshake_sends_nothing() {
+    let twilio = FakeTwilio::start().await;
+    // A server that is not TLS: it reads what the channel opens with, then answers in clear.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let opening = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut first = [0u8; 3];
+        socket.read_exact(&mut first).await.unwrap();
+        let _ = socket
+            .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}")
+            .await;
+        first
+    });
+    let channel = sms(&twilio, &format!("base_url = \"https://{addr}\""));
+    let e = channel.send(&message(AWA, "Bonjour")).await.unwrap_err();
+    assert_eq!(e.kind, SendErrorKind::Transient, "{e:?}");
+    assert!(e.message.contains("nothing was sent"), "{}", e.message);
+    // A TLS handshake record (22), TLS 1.x: never the form in clear.
+    assert_eq!(opening.await.unwrap(), [0x16, 0x03, 0x01]);
+}
+
+#[tokio::test]
 async fn a_slow_answer_is_ambiguous() {
     let twilio = FakeTwilio::start().await;
     twilio.set_fault(Fault::Slow(Duration::from_secs(3)));
@@ -230,6 +254,7 @@ async fn a_slow_answer_is_ambiguous() {
     let started = Instant::now();
     let e = channel.send(&message(AWA, "Bonjour")).await.unwrap_err();
     assert_eq!(e.kind, SendErrorKind::Ambiguous, "{e:?}");
+    assert!(e.message.contains("timed out"), "{}", e.message);
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(twilio.created().len(), 1, "the message exists although no answer came");
 }
@@ -254,6 +279,7 @@ async fn a_dropped_answer_is_ambiguous_and_the_lookup_finds_the_message() {
     twilio.set_fault(Fault::CreateThenDrop);
     let e = channel.send(&reminder).await.unwrap_err();
     assert_eq!(e.kind, SendErrorKind::Ambiguous, "{e:?}");
+    assert!(e.message.contains("connection broken"), "{}", e.message);
     twilio.clear_fault();
 
     let found = channel.find_sent(&reminder, since).await.unwrap().expect("found");

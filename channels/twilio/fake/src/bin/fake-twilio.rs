@@ -12,8 +12,9 @@
 //! (`rappel preview --json` lines: `to` and `body`), cycled up to `--count`, as Twilio create
 //! requests over `--concurrency` keep-alive HTTP/1.1 connections, and prints `{"count",
 //! "created", "seconds", "per_second"}`. `sockets` (the default) writes HTTP by hand, with no
-//! library above the socket; `reqwest` sends the same requests through the HTTP client
-//! rappel uses, without anything of rappel around it.
+//! library above the socket; `reqwest` sends the same requests through reqwest, the
+//! common Rust HTTP client (rappel's Twilio channel speaks through hyper's pooled client,
+//! which reqwest wraps).
 
 use base64::Engine as _;
 use std::collections::HashMap;
