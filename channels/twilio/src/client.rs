@@ -271,7 +271,12 @@ impl Client {
             .append_pair("PageSize", PAGE_SIZE);
         let mut found = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page_uri = uri(&url).map_err(|_| outside())?;
+            let page_uri = uri(&url).map_err(|e| TwilioError::Api {
+                status: 502,
+                code: None,
+                message: format!("a page of the message list has no usable URL: {e}"),
+                retry_after: None,
+            })?;
             let request = self.request(Method::GET, page_uri).body(Full::default());
             let page = self.read(request).await?;
             let page: Value = serde_json::from_slice(&page).map_err(TwilioError::BadAnswer)?;
