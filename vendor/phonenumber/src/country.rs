@@ -16,7 +16,7 @@
 
 use serde_derive::{Deserialize, Serialize};
 use std::str;
-use strum::{AsRefStr, EnumString};
+use strum::AsRefStr;
 
 #[derive(Copy, Clone, Eq, PartialEq, Serialize, Deserialize, Hash, Debug)]
 pub struct Code {
@@ -74,7 +74,7 @@ impl From<Code> for u16 {
 }
 
 /// CLDR country IDs.
-#[derive(Eq, PartialEq, Copy, Clone, Serialize, Deserialize, Hash, Debug, EnumString, AsRefStr)]
+#[derive(Eq, PartialEq, Copy, Clone, Serialize, Deserialize, Hash, Debug, AsRefStr)]
 pub enum Id {
     AC,
     AD,
@@ -321,6 +321,38 @@ pub enum Id {
     ZA,
     ZM,
     ZW,
+}
+
+impl Id {
+    /// Every id, in alphabetical order (rappel's change, for `from_str`).
+    pub const ALL: [Id; 245] = [
+        AC, AD, AE, AF, AG, AI, AL, AM, AO, AR, AS, AT, AU, AW, AX, AZ, BA, BB, BD, BE, BF, BG,
+        BH, BI, BJ, BL, BM, BN, BO, BQ, BR, BS, BT, BW, BY, BZ, CA, CC, CD, CF, CG, CH, CI, CK,
+        CL, CM, CN, CO, CR, CU, CV, CW, CX, CY, CZ, DE, DJ, DK, DM, DO, DZ, EC, EE, EG, EH, ER,
+        ES, ET, FI, FJ, FK, FM, FO, FR, GA, GB, GD, GE, GF, GG, GH, GI, GL, GM, GN, GP, GQ, GR,
+        GT, GU, GW, GY, HK, HN, HR, HT, HU, ID, IE, IL, IM, IN, IO, IQ, IR, IS, IT, JE, JM, JO,
+        JP, KE, KG, KH, KI, KM, KN, KP, KR, KW, KY, KZ, LA, LB, LC, LI, LK, LR, LS, LT, LU, LV,
+        LY, MA, MC, MD, ME, MF, MG, MH, MK, ML, MM, MN, MO, MP, MQ, MR, MS, MT, MU, MV, MW, MX,
+        MY, MZ, NA, NC, NE, NF, NG, NI, NL, NO, NP, NR, NU, NZ, OM, PA, PE, PF, PG, PH, PK, PL,
+        PM, PR, PS, PT, PW, PY, QA, RE, RO, RS, RU, RW, SA, SB, SC, SD, SE, SG, SH, SI, SJ, SK,
+        SL, SM, SN, SO, SR, SS, ST, SV, SX, SY, SZ, TA, TC, TD, TG, TH, TJ, TK, TL, TM, TN, TO,
+        TR, TT, TV, TW, TZ, UA, UG, US, UY, UZ, VA, VC, VE, VG, VI, VN, VU, WF, WS, XK, YE, YT,
+        ZA, ZM, ZW,
+    ];
+}
+
+/// rappel's change: a binary search in [`Id::ALL`] instead of strum's `EnumString`, which
+/// compared the text with each of the 245 ids in turn (the validator parses the region of
+/// every number it checks). The same texts parse, to the same ids, with the same error.
+impl str::FromStr for Id {
+    type Err = strum::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .binary_search_by(|id| id.as_ref().cmp(s))
+            .map(|at| Self::ALL[at])
+            .map_err(|_| strum::ParseError::VariantNotFound)
+    }
 }
 
 pub use Id::*;
