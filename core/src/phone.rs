@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn every_region_of_the_metadata_reads_as_its_id_and_nothing_else_does() {
         // The vendored crate finds an id by a binary search in `Id::ALL` (its RAPPEL.md).
-        assert!(Id::ALL.windows(2).all(|w| w[0].as_ref() < w[1].as_ref()), "Id::ALL is sorted");
+        assert!(
+            Id::ALL.windows(2).all(|w| w[0].as_ref() < w[1].as_ref()),
+            "Id::ALL is sorted"
+        );
         for id in Id::ALL {
             assert_eq!(Id::from_str(id.as_ref()), Ok(id));
         }
@@ -136,7 +139,10 @@ mod tests {
         for code in 1..1000 {
             for region in DATABASE.region(&code).unwrap_or_default() {
                 if region != "001" {
-                    assert_eq!(Id::from_str(region).map(|id| id.as_ref().to_string()), Ok(region.to_string()));
+                    assert_eq!(
+                        Id::from_str(region).map(|id| id.as_ref().to_string()),
+                        Ok(region.to_string())
+                    );
                     regions += 1;
                 }
             }
