@@ -134,6 +134,7 @@ mod tests {
         );
         for id in Id::ALL {
             assert_eq!(Id::from_str(id.as_ref()), Ok(id));
+            assert_eq!(Id::try_from(id.as_ref()), Ok(id));
         }
         let mut regions = 0;
         for code in 1..1000 {

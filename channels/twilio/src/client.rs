@@ -245,13 +245,11 @@ impl Client {
         let body = url::form_urlencoded::Serializer::new(String::with_capacity(512))
             .extend_pairs(form)
             .finish();
-        let request = self
-            .request(Method::POST, self.messages_uri.clone())
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            )
-            .body(Full::new(Bytes::from(body)));
+        let mut request = self.request(Method::POST, self.messages_uri.clone(), Bytes::from(body));
+        request.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         let answer = self.read(request).await?;
         // A 2xx answer that is a bare string or number cannot tell what happened.
         serde_json::from_slice::<Created>(&answer)
@@ -277,7 +275,7 @@ impl Client {
                 message: format!("a page of the message list has no usable URL: {e}"),
                 retry_after: None,
             })?;
-            let request = self.request(Method::GET, page_uri).body(Full::default());
+            let request = self.request(Method::GET, page_uri, Bytes::new());
             let page = self.read(request).await?;
             let page: Value = serde_json::from_slice(&page).map_err(TwilioError::BadAnswer)?;
             if let Some(Value::Array(messages)) = page.get("messages") {
@@ -294,26 +292,21 @@ impl Client {
 
 impl Client {
     /// A request to `uri` with the account's credentials.
-    fn request(&self, method: Method, uri: Uri) -> http::request::Builder {
-        Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(
-                USER_AGENT,
-                HeaderValue::from_static(concat!("rappel/", env!("CARGO_PKG_VERSION"))),
-            )
+    fn request(&self, method: Method, uri: Uri, body: Bytes) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("rappel/", env!("CARGO_PKG_VERSION"))),
+        );
+        request
     }
 
     /// Sends `request` and returns the body of a 2xx answer, or the error another carries.
-    async fn read(&self, request: Result<Request<Full<Bytes>>, http::Error>) -> Result<Bytes, TwilioError> {
-        // Built from a parsed URL and fixed headers: it cannot fail, but is never unwrapped.
-        let request = request.map_err(|e| TwilioError::Api {
-            status: 400,
-            code: None,
-            message: format!("rappel could not build the request: {e}"),
-            retry_after: None,
-        })?;
+    async fn read(&self, request: Request<Full<Bytes>>) -> Result<Bytes, TwilioError> {
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
                 if e.is_connect() {

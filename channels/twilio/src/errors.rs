@@ -36,7 +36,8 @@ pub enum Transport {
     /// No complete answer within the channel's `timeout`.
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
-    /// The connection failed before or while the request was sent.
+    /// hyper's client failed before the answer's head: connecting (then nothing was sent),
+    /// or after the request may have left.
     #[error(transparent)]
     Request(#[from] hyper_util::client::legacy::Error),
     /// The connection broke while the answer was being read.

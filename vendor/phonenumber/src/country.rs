@@ -355,4 +355,13 @@ impl str::FromStr for Id {
     }
 }
 
+/// What strum's `EnumString` also gave: the same parse as [`str::FromStr`].
+impl TryFrom<&str> for Id {
+    type Error = strum::ParseError;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 pub use Id::*;
