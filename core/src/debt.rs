@@ -61,6 +61,24 @@ pub struct DebtItem {
 }
 
 impl DebtItem {
+    /// What [`SortedGrouping`] leaves where it took an item: no text (nothing allocated),
+    /// nothing owed.
+    fn taken() -> Self {
+        Self {
+            debtor_id: String::new(),
+            name: String::new(),
+            phone: None,
+            email: None,
+            kind: ItemKind::Invoice,
+            reference: String::new(),
+            due_date: NaiveDate::MIN,
+            amount_minor: 0,
+            paid_minor: 0,
+            currency: Currency::XOF,
+            origin: String::new(),
+        }
+    }
+
     /// What is still owed on this item (never below zero).
     pub fn remaining_minor(&self) -> i64 {
         (self.amount_minor - self.paid_minor).max(0)
@@ -469,42 +487,166 @@ impl Grouping {
         Some((clients, std::mem::take(&mut self.errors)))
     }
 
-    fn add(&mut self, mut item: DebtItem, client: usize) {
+    fn add(&mut self, item: DebtItem, client: usize) {
         // A client is handed out only after its last item: the ones read are still open.
-        let Some(debtor) = self.open.get_mut(client - self.handed) else {
+        match self.open.get_mut(client - self.handed) {
+            Some(debtor) => debtor.join(item, &mut self.errors),
             // Clients are numbered in order of their first item: this is the next one.
-            let mut debtor = Debtor {
-                id: item.debtor_id.clone(),
-                name: std::mem::take(&mut item.name),
-                phone: item.phone.take(),
-                email: item.email.take(),
-                currency: item.currency,
-                items: Vec::with_capacity(self.counts[client]),
-            };
-            debtor.items.push(item);
-            self.open.push_back(debtor);
-            return;
+            None => self.open.push_back(Debtor::from_first(item, self.counts[client])),
+        }
+    }
+}
+
+impl Debtor {
+    /// A client from its first item, with room for `count` items.
+    fn from_first(mut item: DebtItem, count: usize) -> Self {
+        let mut debtor = Debtor {
+            id: item.debtor_id.clone(),
+            name: std::mem::take(&mut item.name),
+            phone: item.phone.take(),
+            email: item.email.take(),
+            currency: item.currency,
+            items: Vec::with_capacity(count),
         };
-        if item.currency != debtor.currency {
-            self.errors.push(GroupingError {
+        debtor.items.push(item);
+        debtor
+    }
+
+    /// Adds a later item of this client: its details fill the ones still empty (the first
+    /// non-empty value wins); an item in another currency is refused into `errors`.
+    fn join(&mut self, mut item: DebtItem, errors: &mut Vec<GroupingError>) {
+        if item.currency != self.currency {
+            errors.push(GroupingError {
                 origin: std::mem::take(&mut item.origin),
                 reason: format!(
                     "currency {} differs from the client's other items in {}",
                     item.currency.code(),
-                    debtor.currency.code()
+                    self.currency.code()
                 ),
                 debtor_id: item.debtor_id,
             });
             return;
         }
-        fill(&mut debtor.phone, item.phone.take());
-        fill(&mut debtor.email, item.email.take());
-        if debtor.name.is_empty() {
-            debtor.name = std::mem::take(&mut item.name);
+        fill(&mut self.phone, item.phone.take());
+        fill(&mut self.email, item.email.take());
+        if self.name.is_empty() {
+            self.name = std::mem::take(&mut item.name);
         } else {
             item.name = String::new();
         }
-        debtor.items.push(item);
+        self.items.push(item);
+    }
+}
+
+/// [`group_by_debtor`] then [`sort_by_client`], a few clients at a time: the clients are
+/// sorted by id first (only their ids, on every core), then each call to
+/// [`SortedGrouping::next_clients`] takes the next clients' items from wherever they are
+/// among the items read and sorts them. A check decides for the first clients while the
+/// next ones are grouped, instead of grouping a million items on one core first.
+#[derive(Debug)]
+pub struct SortedGrouping {
+    /// The items read; an item taken by its client leaves [`DebtItem::taken`] in its place.
+    chunks: Vec<Vec<DebtItem>>,
+    /// The clients' numbers, sorted by id.
+    order: std::vec::IntoIter<usize>,
+    /// Client `c`'s items are `members[start[c]..start[c + 1]]`, in source order.
+    start: Vec<usize>,
+    members: Vec<usize>,
+    block: usize,
+    clients: usize,
+}
+
+impl SortedGrouping {
+    /// Groups `items`, `block` clients at a time, in order of their ids.
+    pub fn new(items: DebtItems, block: usize) -> Self {
+        let DebtItems { chunks, clients } = items;
+        let Clients {
+            first, counts, of_item, ..
+        } = clients;
+        let order = {
+            let id = |client: usize| {
+                chunks[first[client] / DebtItems::CHUNK][first[client] % DebtItems::CHUNK]
+                    .debtor_id
+                    .as_str()
+            };
+            // Each id's first 8 bytes (big-endian, zero-padded) beside it: most comparisons
+            // are settled without reading the ids, and in the same byte order.
+            let mut keys: Vec<(u64, &str, usize)> = (0..first.len())
+                .map(|client| {
+                    let id = id(client);
+                    let mut head = [0_u8; 8];
+                    let n = id.len().min(8);
+                    head[..n].copy_from_slice(&id.as_bytes()[..n]);
+                    (u64::from_be_bytes(head), id, client)
+                })
+                .collect();
+            keys.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            keys.into_iter().map(|(_, _, client)| client).collect::<Vec<_>>()
+        };
+        let mut start = Vec::with_capacity(counts.len() + 1);
+        start.push(0);
+        let mut total = 0;
+        for count in &counts {
+            total += count;
+            start.push(total);
+        }
+        // Where each client's next item goes, from its start.
+        let mut next = counts;
+        let clients = next.len();
+        next.copy_from_slice(&start[..clients]);
+        let mut members = vec![0; of_item.len()];
+        for (item, &client) in of_item.iter().enumerate() {
+            members[next[client]] = item;
+            next[client] += 1;
+        }
+        Self {
+            chunks,
+            clients: order.len(),
+            order: order.into_iter(),
+            start,
+            members,
+            block: block.max(1),
+        }
+    }
+
+    /// How many clients there are.
+    pub fn clients(&self) -> usize {
+        self.clients
+    }
+
+    /// The next clients by id, each with all of its items sorted by due date then reference
+    /// (as [`sort_by_client`]), and the items of these clients that were refused; `None` after
+    /// the last clients.
+    pub fn next_clients(&mut self) -> Option<(Vec<Debtor>, Vec<GroupingError>)> {
+        let Self {
+            chunks,
+            order,
+            start,
+            members,
+            block,
+            ..
+        } = self;
+        let mut errors = Vec::new();
+        let debtors: Vec<Debtor> = order
+            .by_ref()
+            .take(*block)
+            .map(|client| {
+                let mut items = members[start[client]..start[client + 1]].iter().map(|&index| {
+                    std::mem::replace(
+                        &mut chunks[index / DebtItems::CHUNK][index % DebtItems::CHUNK],
+                        DebtItem::taken(),
+                    )
+                });
+                let first = items.next().expect("a client is numbered at its first item");
+                let mut debtor = Debtor::from_first(first, start[client + 1] - start[client]);
+                for item in items {
+                    debtor.join(item, &mut errors);
+                }
+                sort_items(&mut debtor);
+                debtor
+            })
+            .collect();
+        (!debtors.is_empty()).then_some((debtors, errors))
     }
 }
 
@@ -512,10 +654,14 @@ impl Grouping {
 /// `ORDER BY debtor_id, due_date, reference` (byte order, as PostgreSQL's "C" collation).
 pub fn sort_by_client(debtors: &mut [Debtor]) {
     debtors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    debtors.par_iter_mut().for_each(|d| {
-        d.items
-            .sort_by(|a, b| (a.due_date, &a.reference).cmp(&(b.due_date, &b.reference)));
-    });
+    debtors.par_iter_mut().for_each(sort_items);
+}
+
+/// Sorts a client's items by due date, then reference (items alike keep their order).
+fn sort_items(debtor: &mut Debtor) {
+    debtor
+        .items
+        .sort_by(|a, b| (a.due_date, &a.reference).cmp(&(b.due_date, &b.reference)));
 }
 
 fn fill(slot: &mut Option<String>, value: Option<String>) {
@@ -713,6 +859,50 @@ pub(crate) mod tests {
                 errors.extend(refused);
             }
             assert_eq!(debtors, all, "block {block}");
+            assert_eq!(errors, all_errors, "block {block}");
+        }
+    }
+
+    #[test]
+    fn sorted_grouping_a_few_clients_at_a_time_gives_the_clients_sorted_whole() {
+        // Ids that share their first 8 bytes and ids shorter than 8 bytes, items in no order
+        // of due date or reference, details found on a later item, a second currency.
+        let items = || -> DebtItems {
+            (0..3_000_usize)
+                .map(|i| {
+                    let client = (i * 7919) % 211;
+                    let id = match client % 3 {
+                        0 => format!("client-0{client}"),
+                        1 => format!("{client}"),
+                        _ => format!("client-0{client:0>20}"),
+                    };
+                    let day = 1 + (i * 31) % 28;
+                    let mut it = item(&id, &format!("R{}", (i * 13) % 50), &format!("2025-10-{day:02}"), 1, 0);
+                    if i < 211 {
+                        (it.name, it.phone) = (String::new(), None);
+                    }
+                    if client == 5 && i > 1_000 {
+                        it.currency = Currency::EUR;
+                    }
+                    it
+                })
+                .collect()
+        };
+        let (mut all, mut all_errors) = group_by_debtor(items());
+        sort_by_client(&mut all);
+        assert!(!all_errors.is_empty());
+        all_errors.sort_by(|a, b| a.origin.cmp(&b.origin));
+        for block in [1, 3, 64, 211, 4096] {
+            let mut grouping = SortedGrouping::new(items(), block);
+            assert_eq!(grouping.clients(), 211);
+            let (mut debtors, mut errors) = (Vec::new(), Vec::new());
+            while let Some((clients, refused)) = grouping.next_clients() {
+                assert_eq!(clients.len(), block.min(211 - debtors.len()), "block {block}");
+                debtors.extend(clients);
+                errors.extend(refused);
+            }
+            assert_eq!(debtors, all, "block {block}");
+            errors.sort_by(|a, b| a.origin.cmp(&b.origin));
             assert_eq!(errors, all_errors, "block {block}");
         }
     }

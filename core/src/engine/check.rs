@@ -2,7 +2,7 @@
 
 use super::report::{CheckSummary, ItemReport, MessageReport, RejectedRowReport, Reports};
 use super::{Engine, Instant, Route, dispatch};
-use crate::debt::{Debtor, Grouping, GroupingError, group_by_debtor, sort_by_client};
+use crate::debt::{Debtor, Grouping, GroupingError, SortedGrouping};
 use crate::ledger::{ContactState, Ledger, LedgerError};
 use crate::render::{ReminderData, RenderError};
 use crate::rules::{Decision, History, SkipReason};
@@ -69,11 +69,9 @@ impl Engine {
         }
         let mut with_bad_rows: HashSet<String> = rejected.iter().filter_map(|r| r.debtor_id.clone()).collect();
         // Clients are grouped a chunk at a time, the next chunk while this one is decided;
-        // clients to sort are grouped and sorted first.
+        // clients to sort are sorted by id first, then grouped a chunk at a time too.
         let mut clients = if batch.sort_by_client {
-            let (mut debtors, errors) = group_by_debtor(batch.items);
-            sort_by_client(&mut debtors);
-            ClientChunks::Sorted(debtors.into_iter(), Some(errors))
+            ClientChunks::Sorted(Box::new(SortedGrouping::new(batch.items, PLAN_CHUNK)))
         } else {
             ClientChunks::Grouped(Box::new(Grouping::new(batch.items, PLAN_CHUNK)))
         };
@@ -330,8 +328,8 @@ impl Engine {
 
 /// A check's clients, a chunk at a time.
 enum ClientChunks {
-    /// Grouped and sorted (by id, then each client's items) before the first chunk.
-    Sorted(std::vec::IntoIter<Debtor>, Option<Vec<GroupingError>>),
+    /// Sorted by id (then each client's items) and grouped as they are handed out.
+    Sorted(Box<SortedGrouping>),
     /// Grouped as they are handed out.
     Grouped(Box<Grouping>),
 }
@@ -339,7 +337,7 @@ enum ClientChunks {
 impl ClientChunks {
     fn count(&self) -> usize {
         match self {
-            ClientChunks::Sorted(debtors, _) => debtors.len(),
+            ClientChunks::Sorted(grouping) => grouping.clients(),
             ClientChunks::Grouped(grouping) => grouping.clients(),
         }
     }
@@ -347,10 +345,7 @@ impl ClientChunks {
     /// The next [`PLAN_CHUNK`] clients and the items refused since the last chunk.
     fn next_chunk(&mut self) -> Option<(Vec<Debtor>, Vec<GroupingError>)> {
         match self {
-            ClientChunks::Sorted(debtors, refused) => {
-                let chunk: Vec<Debtor> = debtors.by_ref().take(PLAN_CHUNK).collect();
-                (!chunk.is_empty()).then(|| (chunk, refused.take().unwrap_or_default()))
-            }
+            ClientChunks::Sorted(grouping) => grouping.next_clients(),
             ClientChunks::Grouped(grouping) => grouping.next_clients(),
         }
     }
