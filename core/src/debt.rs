@@ -553,36 +553,31 @@ pub struct SortedGrouping {
     start: Vec<usize>,
     members: Vec<usize>,
     block: usize,
-    clients: usize,
 }
 
 impl SortedGrouping {
     /// Groups `items`, `block` clients at a time, in order of their ids.
     pub fn new(items: DebtItems, block: usize) -> Self {
+        // Each id's first 8 bytes (big-endian, zero-padded) beside it: most comparisons are
+        // settled without reading the ids, and in the same byte order.
+        let mut keys: Vec<(u64, &str, usize)> = items
+            .clients
+            .first
+            .iter()
+            .enumerate()
+            .map(|(client, &first)| {
+                let id = items[first].debtor_id.as_str();
+                let mut head = [0_u8; 8];
+                let n = id.len().min(8);
+                head[..n].copy_from_slice(&id.as_bytes()[..n]);
+                (u64::from_be_bytes(head), id, client)
+            })
+            .collect();
+        keys.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let order: Vec<usize> = keys.into_iter().map(|(_, _, client)| client).collect();
+
         let DebtItems { chunks, clients } = items;
-        let Clients {
-            first, counts, of_item, ..
-        } = clients;
-        let order = {
-            let id = |client: usize| {
-                chunks[first[client] / DebtItems::CHUNK][first[client] % DebtItems::CHUNK]
-                    .debtor_id
-                    .as_str()
-            };
-            // Each id's first 8 bytes (big-endian, zero-padded) beside it: most comparisons
-            // are settled without reading the ids, and in the same byte order.
-            let mut keys: Vec<(u64, &str, usize)> = (0..first.len())
-                .map(|client| {
-                    let id = id(client);
-                    let mut head = [0_u8; 8];
-                    let n = id.len().min(8);
-                    head[..n].copy_from_slice(&id.as_bytes()[..n]);
-                    (u64::from_be_bytes(head), id, client)
-                })
-                .collect();
-            keys.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-            keys.into_iter().map(|(_, _, client)| client).collect::<Vec<_>>()
-        };
+        let Clients { counts, of_item, .. } = clients;
         let mut start = Vec::with_capacity(counts.len() + 1);
         start.push(0);
         let mut total = 0;
@@ -601,7 +596,6 @@ impl SortedGrouping {
         }
         Self {
             chunks,
-            clients: order.len(),
             order: order.into_iter(),
             start,
             members,
@@ -611,7 +605,7 @@ impl SortedGrouping {
 
     /// How many clients there are.
     pub fn clients(&self) -> usize {
-        self.clients
+        self.start.len() - 1
     }
 
     /// The next clients by id, each with all of its items sorted by due date then reference
@@ -833,6 +827,22 @@ pub(crate) mod tests {
         assert!(debtors.iter().any(|d| d.id.len() == ShortId::MAX + 1));
     }
 
+    /// Every client and refusal a grouping hands out `block` clients at a time, checking
+    /// that each call gives a full block (the last one the rest of `clients`).
+    fn in_blocks(
+        block: usize,
+        clients: usize,
+        mut next: impl FnMut() -> Option<(Vec<Debtor>, Vec<GroupingError>)>,
+    ) -> (Vec<Debtor>, Vec<GroupingError>) {
+        let (mut debtors, mut errors) = (Vec::new(), Vec::new());
+        while let Some((handed, refused)) = next() {
+            assert_eq!(handed.len(), block.min(clients - debtors.len()), "block {block}");
+            debtors.extend(handed);
+            errors.extend(refused);
+        }
+        (debtors, errors)
+    }
+
     #[test]
     fn grouping_a_few_clients_at_a_time_gives_the_same_clients_and_refusals() {
         // Clients 0-99 in turn, every item of client 7 after the first in another currency.
@@ -852,12 +862,7 @@ pub(crate) mod tests {
         for block in [1, 3, 64, 100, 4096] {
             let mut grouping = Grouping::new(items(), block);
             assert_eq!(grouping.clients(), 100);
-            let (mut debtors, mut errors) = (Vec::new(), Vec::new());
-            while let Some((clients, refused)) = grouping.next_clients() {
-                assert_eq!(clients.len(), block.min(100 - debtors.len()), "block {block}");
-                debtors.extend(clients);
-                errors.extend(refused);
-            }
+            let (debtors, errors) = in_blocks(block, 100, || grouping.next_clients());
             assert_eq!(debtors, all, "block {block}");
             assert_eq!(errors, all_errors, "block {block}");
         }
@@ -895,12 +900,7 @@ pub(crate) mod tests {
         for block in [1, 3, 64, 211, 4096] {
             let mut grouping = SortedGrouping::new(items(), block);
             assert_eq!(grouping.clients(), 211);
-            let (mut debtors, mut errors) = (Vec::new(), Vec::new());
-            while let Some((clients, refused)) = grouping.next_clients() {
-                assert_eq!(clients.len(), block.min(211 - debtors.len()), "block {block}");
-                debtors.extend(clients);
-                errors.extend(refused);
-            }
+            let (debtors, mut errors) = in_blocks(block, 211, || grouping.next_clients());
             assert_eq!(debtors, all, "block {block}");
             errors.sort_by(|a, b| a.origin.cmp(&b.origin));
             assert_eq!(errors, all_errors, "block {block}");
