@@ -1,20 +1,32 @@
-//! The ledger: what was sent, to whom, in which cycle, and how it ended. SQLite through sqlx
-//! with runtime queries; every reminder is written as `pending` (and committed) before the
-//! provider is called, under a unique (debtor, cycle, seq) key.
+//! The ledger: what was sent, to whom, in which cycle, and how it ended. SQLite or PostgreSQL
+//! through sqlx with runtime queries; every reminder is written as `pending` (and committed)
+//! before the provider is called, under a unique (debtor, cycle, seq) key.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Runs `$body` with `$pool` bound to the ledger's pool: the body is compiled once per
+/// backend, so the same SQL and values go through SQLite's and PostgreSQL's own drivers.
+/// A body ends with values both backends share (rows are read inside it).
+macro_rules! on_db {
+    ($ledger:expr, |$pool:ident| $body:expr) => {
+        match &$ledger.db {
+            $crate::ledger::Db::Sqlite($pool) => $body,
+            $crate::ledger::Db::Postgres($pool) => $body,
+        }
+    };
+}
 
 mod contacts;
 mod payments;
 mod reminders;
 mod types;
 
-use chrono::{DateTime, TimeZone, Utc};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, ConnectOptions, Executor};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 pub use types::{
     BalanceChange, ContactState, DeliveryUpdate, HistoryRow, NewReminder, Payment, ReminderRow, SentReminder, Settled,
 };
@@ -35,54 +47,31 @@ pub struct LedgerError {
 /// The ledger.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    pool: AnyPool,
+    db: Db,
     path: String,
 }
 
-async fn connect(url: &str, shown: &str, sqlite: bool) -> Result<AnyPool, LedgerError> {
-    sqlx::any::install_default_drivers();
-    let err = |what| {
-        move |e: sqlx::Error| LedgerError {
-            path: shown.to_string(),
-            what,
-            source: Box::new(e),
-        }
-    };
-    let options = AnyConnectOptions::from_str(url).map_err(err("is not a valid database URL"))?;
-    let mut pool = AnyPoolOptions::new()
-        // SQLite has one writer at a time: one connection avoids busy waits between this
-        // process's own connections (other processes still wait on the busy timeout).
-        .max_connections(if sqlite { 1 } else { 4 })
-        .acquire_timeout(Duration::from_secs(30));
-    if sqlite {
-        // WAL lets readers work while a check writes; the busy timeout makes concurrent
-        // processes wait for each other instead of failing. `synchronous = FULL`: every
-        // commit is on disk before the next send starts. With NORMAL a power cut could undo
-        // the last claims, and a reminder that had left would be sent again. A page cache of
-        // 16 MiB instead of SQLite's 2 MiB: a check of 20,000 sends writes and rewrites more
-        // pages than 2 MiB hold (W2 sent 3–7 % faster in three sets of 20 alternating runs,
-        // 41 of the 60 pairs faster; 64 MiB gained nothing more). It fills only as pages are read.
-        pool = pool.after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; \
-                     PRAGMA cache_size = -16384",
-                )
-                .await
-                .map(|_| ())
-            })
-        });
-    }
-    pool.connect_with(options).await.map_err(err("cannot connect"))
+/// The ledger's database, through its own sqlx driver rather than sqlx's `Any`, which copies
+/// every value bound into its own types and then into the driver's, and every row read back.
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
-async fn run_migrations(migrator: Migrator, pool: &AnyPool, shown: &str) -> Result<(), LedgerError> {
-    migrator.run(pool).await.map_err(|e| LedgerError {
+fn open_error<'a, E>(shown: &'a str, what: &'static str) -> impl Fn(E) -> LedgerError + 'a
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| LedgerError {
         path: shown.to_string(),
-        what: "cannot apply migrations",
+        what,
         source: Box::new(e),
-    })
+    }
 }
+
+/// How long a ledger operation waits for the connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Rows written by one statement: 19 values each stays far below SQLite's 32 766 parameters.
 const ROWS_PER_STATEMENT: usize = 256;
@@ -153,33 +142,64 @@ impl Ledger {
     pub async fn open_sqlite(path: &Path) -> Result<Self, LedgerError> {
         let shown = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| LedgerError {
-                path: shown.clone(),
-                what: "cannot create its folder",
-                source: Box::new(e),
-            })?;
+            std::fs::create_dir_all(parent).map_err(open_error(&shown, "cannot create its folder"))?;
         }
-        let url = SqliteConnectOptions::new()
+        // WAL lets readers work while a check writes; the busy timeout makes concurrent
+        // processes wait for each other instead of failing. `synchronous = FULL`: every
+        // commit is on disk before the next send starts. With NORMAL a power cut could undo
+        // the last claims, and a reminder that had left would be sent again. A page cache of
+        // 16 MiB instead of SQLite's 2 MiB: a check of 20,000 sends writes and rewrites more
+        // pages than 2 MiB hold (W2 sent 3–7 % faster in three sets of 20 alternating runs,
+        // 41 of the 60 pairs faster; 64 MiB gained nothing more). It fills only as pages are read.
+        let options = SqliteConnectOptions::new()
             .filename(PathBuf::from(path))
             .create_if_missing(true)
-            .to_url_lossy();
-        let pool = connect(url.as_str(), &shown, true).await?;
-        run_migrations(sqlx::migrate!("migrations/sqlite"), &pool, &shown).await?;
-        Ok(Self { pool, path: shown })
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30))
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("cache_size", "-16384");
+        let pool = SqlitePoolOptions::new()
+            // SQLite has one writer at a time: one connection avoids busy waits between this
+            // process's own connections (other processes still wait on the busy timeout).
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error(&shown, "cannot connect"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(open_error(&shown, "cannot apply migrations"))?;
+        Ok(Self {
+            db: Db::Sqlite(pool),
+            path: shown,
+        })
     }
 
     /// Opens the Postgres ledger at `url` and brings its tables up to date. Several
     /// processes may share it: the unique reminder key keeps every send single.
     pub async fn open_postgres(url: &str) -> Result<Self, LedgerError> {
         let shown = crate::mask::url(url);
-        let pool = connect(url, &shown, false).await?;
-        run_migrations(sqlx::migrate!("migrations/postgres"), &pool, &shown).await?;
-        Ok(Self { pool, path: shown })
+        let options = PgConnectOptions::from_str(url).map_err(open_error(&shown, "is not a valid database URL"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error(&shown, "cannot connect"))?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(open_error(&shown, "cannot apply migrations"))?;
+        Ok(Self {
+            db: Db::Postgres(pool),
+            path: shown,
+        })
     }
 
     /// Whether several processes may share this ledger (PostgreSQL).
     pub fn is_shared(&self) -> bool {
-        self.path.starts_with("postgres")
+        matches!(self.db, Db::Postgres(_))
     }
 
     pub(super) fn err(&self, what: &'static str) -> impl Fn(sqlx::Error) -> LedgerError + '_ {
@@ -192,16 +212,13 @@ impl Ledger {
 
     /// Whether the ledger answers (`/readyz`).
     pub async fn ping(&self) -> Result<(), LedgerError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(self.err("does not answer"))?;
-        Ok(())
+        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .map_err(self.err("does not answer"))
     }
 
     /// Closes the pool cleanly.
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_db!(self, |pool| pool.close().await);
     }
 }
 

@@ -41,14 +41,14 @@ impl Ledger {
                     "INSERT INTO cycles (debtor_id, number, opened_at) VALUES {} ON CONFLICT DO NOTHING",
                     Placeholders::new(self).rows(opening.len(), 3, "")
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for r in opening {
-                    query = query.bind(r.debtor_id).bind(i64::from(r.cycle)).bind(ts(now));
-                }
-                query
-                    .execute(&self.pool)
-                    .await
-                    .map_err(self.err("cannot open a cycle"))?;
+                on_db!(self, |pool| {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in opening {
+                        query = query.bind(r.debtor_id).bind(i64::from(r.cycle)).bind(ts(now));
+                    }
+                    query.execute(pool).await.map(|_| ())
+                })
+                .map_err(self.err("cannot open a cycle"))?;
             }
             let sql = format!(
                 "INSERT INTO reminders (debtor_id, cycle, seq, channel, template, recipient, body_hash, \
@@ -68,34 +68,34 @@ impl Ledger {
                  RETURNING id, debtor_id, cycle, seq",
                 Placeholders::new(self).rows(rows.len(), 19, ", 'pending'")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for &i in rows {
-                let r = &claims[i];
-                query = query
-                    .bind(r.debtor_id)
-                    .bind(i64::from(r.cycle))
-                    .bind(i64::from(r.seq))
-                    .bind(r.channel)
-                    .bind(r.template)
-                    .bind(r.recipient)
-                    .bind(r.body_hash)
-                    .bind(r.total_minor)
-                    .bind(r.currency)
-                    .bind(i64::from(r.items))
-                    .bind(r.encoding)
-                    .bind(r.segments.map(i64::from))
-                    .bind(r.estimated_cost_micros)
-                    .bind(r.cost_currency)
-                    .bind(r.message)
-                    .bind(r.experiment)
-                    .bind(r.variant)
-                    .bind(ts(now))
-                    .bind(ts(now));
-            }
-            let claimed = query
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.err("cannot record a reminder"))?;
+            let claimed: Vec<(i64, String, i64, i64)> = on_db!(self, |pool| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for &i in rows {
+                    let r = &claims[i];
+                    query = query
+                        .bind(r.debtor_id)
+                        .bind(i64::from(r.cycle))
+                        .bind(i64::from(r.seq))
+                        .bind(r.channel)
+                        .bind(r.template)
+                        .bind(r.recipient)
+                        .bind(r.body_hash)
+                        .bind(r.total_minor)
+                        .bind(r.currency)
+                        .bind(i64::from(r.items))
+                        .bind(r.encoding)
+                        .bind(r.segments.map(i64::from))
+                        .bind(r.estimated_cost_micros)
+                        .bind(r.cost_currency)
+                        .bind(r.message)
+                        .bind(r.experiment)
+                        .bind(r.variant)
+                        .bind(ts(now))
+                        .bind(ts(now));
+                }
+                query.fetch_all(pool).await
+            })
+            .map_err(self.err("cannot record a reminder"))?;
             // RETURNING names the rows by key, in no particular order.
             let at: HashMap<(&str, i64, i64), usize> = rows
                 .iter()
@@ -110,10 +110,9 @@ impl Ledger {
                     )
                 })
                 .collect();
-            for row in claimed {
-                let key: (String, i64, i64) = (row.get("debtor_id"), row.get("cycle"), row.get("seq"));
-                if let Some(&i) = at.get(&(key.0.as_str(), key.1, key.2)) {
-                    ids[i] = Some(row.get("id"));
+            for (id, debtor_id, cycle, seq) in claimed {
+                if let Some(&i) = at.get(&(debtor_id.as_str(), cycle, seq)) {
+                    ids[i] = Some(id);
                 }
             }
         }
@@ -148,23 +147,21 @@ impl Ledger {
                 p.next(),
                 p.next()
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, delivery, found_from) in rows {
-                query = query
-                    .bind(*id)
-                    .bind(delivery.provider_id.as_deref())
-                    .bind(delivery.provider_status.as_deref())
-                    .bind(delivery.segments.map(i64::from))
-                    .bind(delivery.price.as_deref())
-                    .bind(delivery.price_unit.as_deref())
-                    .bind(found_from.map(ts));
-            }
-            query
-                .bind(ts(now))
-                .bind(ts(now))
-                .execute(&self.pool)
-                .await
-                .map_err(self.err("cannot mark reminders sent"))?;
+            on_db!(self, |pool| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, delivery, found_from) in rows {
+                    query = query
+                        .bind(*id)
+                        .bind(delivery.provider_id.as_deref())
+                        .bind(delivery.provider_status.as_deref())
+                        .bind(delivery.segments.map(i64::from))
+                        .bind(delivery.price.as_deref())
+                        .bind(delivery.price_unit.as_deref())
+                        .bind(found_from.map(ts));
+                }
+                query.bind(ts(now)).bind(ts(now)).execute(pool).await.map(|_| ())
+            })
+            .map_err(self.err("cannot mark reminders sent"))?;
         }
         // A withdrawn claim is a failure the next check tries again, if it is still pending.
         let failed: Vec<_> = ends
@@ -191,21 +188,20 @@ impl Ledger {
                 p.rows(rows.len(), 6, ""),
                 p.next()
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, status, error, code, retryable, only_if) in rows {
-                query = query
-                    .bind(*id)
-                    .bind(*status)
-                    .bind(*error)
-                    .bind(*code)
-                    .bind(i64::from(*retryable))
-                    .bind(*only_if);
-            }
-            query
-                .bind(ts(now))
-                .execute(&self.pool)
-                .await
-                .map_err(self.err("cannot mark reminders failed"))?;
+            on_db!(self, |pool| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, status, error, code, retryable, only_if) in rows {
+                    query = query
+                        .bind(*id)
+                        .bind(*status)
+                        .bind(*error)
+                        .bind(*code)
+                        .bind(i64::from(*retryable))
+                        .bind(*only_if);
+                }
+                query.bind(ts(now)).execute(pool).await.map(|_| ())
+            })
+            .map_err(self.err("cannot mark reminders failed"))?;
         }
         Ok(())
     }
@@ -230,19 +226,18 @@ impl Ledger {
         seq: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<(i64, DateTime<Utc>)>, LedgerError> {
-        let found =
-            sqlx::query("SELECT id, attempted_at FROM reminders WHERE debtor_id = $1 AND cycle = $2 AND seq = $3")
-                .bind(debtor_id)
-                .bind(i64::from(cycle))
-                .bind(i64::from(seq))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(self.err("cannot read a reminder"))?;
-        let Some(row) = found else { return Ok(None) };
-        let (id, previous): (i64, i64) = (row.get("id"), row.get("attempted_at"));
+        let sql = "SELECT id, attempted_at FROM reminders WHERE debtor_id = $1 AND cycle = $2 AND seq = $3";
+        let found: Option<(i64, i64)> = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(debtor_id)
+            .bind(i64::from(cycle))
+            .bind(i64::from(seq))
+            .fetch_optional(pool)
+            .await)
+        .map_err(self.err("cannot read a reminder"))?;
+        let Some((id, previous)) = found else { return Ok(None) };
         // The condition is checked again by the update itself: of two checks racing here,
         // only one changes the row.
-        let taken = sqlx::query(
+        let taken = on_db!(self, |pool| sqlx::query(
             "UPDATE reminders SET status = 'pending', attempts = attempts + 1, attempted_at = $1, updated_at = $2 \
              WHERE id = $3 AND (status = 'unknown' OR (status = 'pending' AND attempted_at <= $4))",
         )
@@ -250,10 +245,10 @@ impl Ledger {
         .bind(ts(now))
         .bind(id)
         .bind(ts(now - PENDING_LEASE))
-        .execute(&self.pool)
+        .execute(pool)
         .await
-        .map_err(self.err("cannot take over a reminder"))?
-        .rows_affected();
+        .map(|done| done.rows_affected()))
+        .map_err(self.err("cannot take over a reminder"))?;
         Ok((taken == 1).then(|| (id, from_ts(previous))))
     }
 
@@ -268,7 +263,7 @@ impl Ledger {
         body_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        sqlx::query(
+        on_db!(self, |pool| sqlx::query(
             "UPDATE reminders SET channel = $1, template = $2, recipient = $3, body_hash = $4, status = 'pending', \
                  error = NULL, error_code = NULL, retryable = 0, attempts = attempts + 1, updated_at = $5 \
              WHERE id = $6",
@@ -279,8 +274,9 @@ impl Ledger {
         .bind(body_hash)
         .bind(ts(now))
         .bind(id)
-        .execute(&self.pool)
+        .execute(pool)
         .await
+        .map(|done| done.rows_affected()))
         .map_err(self.err("cannot move a reminder to another channel"))?;
         Ok(())
     }
@@ -310,29 +306,32 @@ impl Ledger {
     pub async fn mark_interrupted(&self, ids: &[i64], now: DateTime<Utc>) -> Result<u64, LedgerError> {
         let mut n = 0;
         for id in ids {
-            n += sqlx::query(
+            n += on_db!(self, |pool| sqlx::query(
                 "UPDATE reminders SET status = 'unknown', error = 'interrupted by shutdown', updated_at = $1 \
                  WHERE id = $2 AND status = 'pending'",
             )
             .bind(ts(now))
             .bind(*id)
-            .execute(&self.pool)
+            .execute(pool)
             .await
-            .map_err(self.err("cannot record an interrupted send"))?
-            .rows_affected();
+            .map(|done| done.rows_affected()))
+            .map_err(self.err("cannot record an interrupted send"))?;
         }
         Ok(n)
     }
 
     /// Closes a debtor's open cycle: its balance is paid.
     pub async fn close_cycle(&self, debtor_id: &str, number: u32, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        sqlx::query("UPDATE cycles SET closed_at = $1 WHERE debtor_id = $2 AND number = $3 AND closed_at IS NULL")
-            .bind(ts(now))
-            .bind(debtor_id)
-            .bind(i64::from(number))
-            .execute(&self.pool)
-            .await
-            .map_err(self.err("cannot close a cycle"))?;
+        on_db!(self, |pool| sqlx::query(
+            "UPDATE cycles SET closed_at = $1 WHERE debtor_id = $2 AND number = $3 AND closed_at IS NULL"
+        )
+        .bind(ts(now))
+        .bind(debtor_id)
+        .bind(i64::from(number))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(self.err("cannot close a cycle"))?;
         Ok(())
     }
 
@@ -340,18 +339,15 @@ impl Ledger {
     /// absent. Address flags are read separately ([`Ledger::contact_flags`]).
     pub async fn histories(&self) -> Result<HashMap<String, History>, LedgerError> {
         let mut out: HashMap<String, History> = HashMap::new();
-        let cycles = sqlx::query(
+        let cycles: Vec<(String, i64, Option<i64>)> = on_db!(self, |pool| sqlx::query_as(
             "SELECT debtor_id, MAX(number) AS last, \
                     MAX(CASE WHEN closed_at IS NULL THEN number END) AS open \
              FROM cycles GROUP BY debtor_id",
         )
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)
         .map_err(self.err("cannot read cycles"))?;
-        for row in cycles {
-            let debtor: String = row.get("debtor_id");
-            let last: i64 = row.get("last");
-            let open: Option<i64> = row.get("open");
+        for (debtor, last, open) in cycles {
             out.insert(
                 debtor,
                 History {
@@ -364,29 +360,26 @@ impl Ledger {
                 },
             );
         }
-        let reminders = sqlx::query(
+        let reminders: Vec<(String, i64, String, i64, i64)> = on_db!(self, |pool| sqlx::query_as(
             "SELECT r.debtor_id, r.seq, r.status, r.retryable, r.attempted_at \
              FROM reminders r JOIN cycles c ON c.debtor_id = r.debtor_id AND c.number = r.cycle \
              WHERE c.closed_at IS NULL ORDER BY r.debtor_id, r.seq",
         )
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)
         .map_err(self.err("cannot read reminders"))?;
-        for row in reminders {
-            let debtor: String = row.get("debtor_id");
+        for (debtor, seq, status, retryable, attempted_at) in reminders {
             let Some(cycle) = out.get_mut(&debtor).and_then(|h| h.open_cycle.as_mut()) else {
                 continue;
             };
-            let status: String = row.get("status");
-            let retryable: i64 = row.get("retryable");
             let outcome = outcome(&status, retryable != 0);
             if outcome == Outcome::Sent {
                 cycle.sent += 1;
             }
-            cycle.last_seq = row.get::<i64, _>("seq") as u32;
+            cycle.last_seq = seq as u32;
             cycle.last_outcome = Some(outcome);
             if outcome != Outcome::FailedTransient {
-                cycle.last_sent_at = Some(from_ts(row.get("attempted_at")));
+                cycle.last_sent_at = Some(from_ts(attempted_at));
             }
         }
         Ok(out)
@@ -394,15 +387,14 @@ impl Ledger {
 
     /// Every reminder of one debtor (all cycles), oldest first.
     pub async fn reminders_of(&self, debtor_id: &str) -> Result<Vec<ReminderRow>, LedgerError> {
-        let rows = sqlx::query(
+        let rows = on_db!(self, |pool| sqlx::query(
             "SELECT id, debtor_id, cycle, seq, channel, recipient, status, error, attempted_at \
              FROM reminders WHERE debtor_id = $1 ORDER BY cycle, seq",
         )
         .bind(debtor_id)
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await
-        .map_err(self.err("cannot read reminders"))?;
-        Ok(rows
+        .map(|rows| rows
             .into_iter()
             .map(|row| ReminderRow {
                 id: row.get("id"),
@@ -415,7 +407,9 @@ impl Ledger {
                 error: row.get("error"),
                 attempted_at: from_ts(row.get("attempted_at")),
             })
-            .collect())
+            .collect::<Vec<_>>()))
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows)
     }
 
     /// The audit trail: every reminder (of one debtor, since an instant), oldest first.
@@ -424,7 +418,7 @@ impl Ledger {
         debtor_id: Option<&str>,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<HistoryRow>, LedgerError> {
-        let rows = sqlx::query(
+        let rows = on_db!(self, |pool| sqlx::query(
             "SELECT id, debtor_id, cycle, seq, channel, template, recipient, status, error, error_code, \
                     provider_id, segments, price, price_unit, delivery_status, delivery_error_code, \
                     total_minor, currency, attempted_at, sent_at \
@@ -433,10 +427,9 @@ impl Ledger {
         )
         .bind(debtor_id.unwrap_or_default())
         .bind(since.map_or(i64::MIN, ts))
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await
-        .map_err(self.err("cannot read reminders"))?;
-        Ok(rows
+        .map(|rows| rows
             .into_iter()
             .map(|r| HistoryRow {
                 id: r.get("id"),
@@ -460,7 +453,9 @@ impl Ledger {
                 attempted_at: from_ts(r.get("attempted_at")),
                 sent_at: r.get::<Option<i64>, _>("sent_at").map(from_ts),
             })
-            .collect())
+            .collect::<Vec<_>>()))
+        .map_err(self.err("cannot read reminders"))?;
+        Ok(rows)
     }
 
     /// Records a provider's status callback on the reminder it sent as `provider_id`.
@@ -483,21 +478,19 @@ impl Ledger {
         let Some(rank) = delivery_rank(status) else {
             return Ok(DeliveryUpdate::UnknownStatus);
         };
-        let found = match reminder_id {
-            Some(id) => sqlx::query("SELECT id, delivery_status FROM reminders WHERE id = $1 AND provider_id = $2")
+        let found: Option<(i64, Option<String>)> = on_db!(self, |pool| match reminder_id {
+            Some(id) => sqlx::query_as("SELECT id, delivery_status FROM reminders WHERE id = $1 AND provider_id = $2")
                 .bind(id)
                 .bind(provider_id),
-            None => sqlx::query("SELECT id, delivery_status FROM reminders WHERE provider_id = $1").bind(provider_id),
-        };
-        let row = found
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.err("cannot read a reminder"))?;
-        let Some(row) = row else {
+            None =>
+                sqlx::query_as("SELECT id, delivery_status FROM reminders WHERE provider_id = $1").bind(provider_id),
+        }
+        .fetch_optional(pool)
+        .await)
+        .map_err(self.err("cannot read a reminder"))?;
+        let Some((id, current)) = found else {
             return Ok(DeliveryUpdate::NoSuchMessage);
         };
-        let id: i64 = row.get("id");
-        let current: Option<String> = row.get("delivery_status");
         if current
             .as_deref()
             .and_then(delivery_rank)
@@ -506,7 +499,7 @@ impl Ledger {
             return Ok(DeliveryUpdate::Stale);
         }
         // Only if nobody changed it meanwhile: two callbacks racing keep the newest.
-        let changed = sqlx::query(
+        let changed = on_db!(self, |pool| sqlx::query(
             "UPDATE reminders SET delivery_status = $1, delivery_error_code = $2, delivery_updated_at = $3 \
              WHERE id = $4 AND COALESCE(delivery_status, '') = $5",
         )
@@ -515,10 +508,10 @@ impl Ledger {
         .bind(ts(now))
         .bind(id)
         .bind(current.unwrap_or_default())
-        .execute(&self.pool)
+        .execute(pool)
         .await
-        .map_err(self.err("cannot record a delivery status"))?
-        .rows_affected();
+        .map(|done| done.rows_affected()))
+        .map_err(self.err("cannot record a delivery status"))?;
         Ok(if changed == 1 {
             DeliveryUpdate::Recorded
         } else {
@@ -530,43 +523,41 @@ impl Ledger {
     /// invalid addresses are kept: a reset must never message someone who said STOP.
     /// Returns the number of reminders forgotten.
     pub async fn reset(&self, debtor_id: Option<&str>) -> Result<u64, LedgerError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(self.err("cannot start a transaction"))?;
-        let removed = match debtor_id {
-            Some(id) => {
-                let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await;
-                sqlx::query("DELETE FROM cycles WHERE debtor_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.err("cannot reset"))?;
-                n
+        on_db!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(self.err("cannot start a transaction"))?;
+            let removed = match debtor_id {
+                Some(id) => {
+                    let n = sqlx::query("DELETE FROM reminders WHERE debtor_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await;
+                    sqlx::query("DELETE FROM cycles WHERE debtor_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.err("cannot reset"))?;
+                    n
+                }
+                None => {
+                    let n = sqlx::query("DELETE FROM reminders").execute(&mut *tx).await;
+                    sqlx::query("DELETE FROM cycles")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.err("cannot reset"))?;
+                    n
+                }
             }
-            None => {
-                let n = sqlx::query("DELETE FROM reminders").execute(&mut *tx).await;
-                sqlx::query("DELETE FROM cycles")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.err("cannot reset"))?;
-                n
-            }
-        }
-        .map_err(self.err("cannot reset"))?
-        .rows_affected();
-        tx.commit().await.map_err(self.err("cannot commit the reset"))?;
-        Ok(removed)
+            .map_err(self.err("cannot reset"))?
+            .rows_affected();
+            tx.commit().await.map_err(self.err("cannot commit the reset"))?;
+            Ok(removed)
+        })
     }
 
     /// Records one finished check.
     pub async fn record_check(&self, at: DateTime<Utc>, counts: [u64; 5]) -> Result<(), LedgerError> {
         let [due, sent, failed, skipped, rejected] = counts.map(|n| n as i64);
-        sqlx::query(
+        on_db!(self, |pool| sqlx::query(
             "INSERT INTO checks (at, debtors_due, sent, failed, skipped, rejected) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(ts(at))
@@ -575,18 +566,18 @@ impl Ledger {
         .bind(failed)
         .bind(skipped)
         .bind(rejected)
-        .execute(&self.pool)
+        .execute(pool)
         .await
-        .map_err(self.err("cannot record the check"))?;
-        Ok(())
+        .map(|_| ()))
+        .map_err(self.err("cannot record the check"))
     }
 
     /// The instant of the last recorded check.
     pub async fn last_check(&self) -> Result<Option<DateTime<Utc>>, LedgerError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM checks")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(self.err("cannot read checks"))?;
+        let at: Option<i64> = on_db!(self, |pool| sqlx::query_scalar("SELECT MAX(at) FROM checks")
+            .fetch_one(pool)
+            .await)
+        .map_err(self.err("cannot read checks"))?;
         Ok(at.map(from_ts))
     }
 }

@@ -373,10 +373,13 @@ async fn a_sqlite_ledger_keeps_a_checks_pages_in_its_cache() {
 /// The value of SQLite's `PRAGMA name` on the ledger's connection.
 async fn pragma<T>(ledger: &Ledger, name: &str) -> T
 where
-    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
 {
+    let super::Db::Sqlite(pool) = &ledger.db else {
+        panic!("not a SQLite ledger")
+    };
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
-        .fetch_one(&ledger.pool)
+        .fetch_one(pool)
         .await
         .unwrap()
 }
