@@ -237,11 +237,14 @@ impl Engine {
             Decision::Send { cycle, seq, .. } if !bad_rows => {
                 let data = ReminderData::new(debtor, &eval.overdue, at.today, seq, self.renderer.locale());
                 let (report, html, estimated_cost_micros) = self.plan_message(&eval.routes[0], &data, cycle, mode)?;
+                // Dropped here, on a planning thread, unless the send may still need it.
+                let needed = mode == Mode::Send
+                    && (eval.routes.len() > 1 || self.routes[eval.routes[0].channel].channel.uses_vars());
                 Some(Box::new(Rendered {
                     report,
                     html,
                     estimated_cost_micros,
-                    data,
+                    data: needed.then_some(data),
                     routes: eval.routes,
                 }))
             }
@@ -371,7 +374,9 @@ struct Rendered {
     report: MessageReport,
     html: Option<String>,
     estimated_cost_micros: Option<i64>,
-    data: ReminderData,
+    /// What the message was rendered from, kept for a `tick` whose send may need it: when
+    /// there are fallback channels, or the channel fills its own template (`vars`).
+    data: Option<ReminderData>,
     routes: Vec<Route>,
 }
 

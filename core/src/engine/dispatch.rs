@@ -58,8 +58,9 @@ pub(crate) struct Job {
     /// The channels to try next, in order, on a permanent failure.
     pub fallbacks: Vec<Route>,
     /// What every channel's message is rendered from, and the template values (`vars`) of a
-    /// channel that reads them.
-    pub data: ReminderData,
+    /// channel that reads them; `None` when neither is needed (one channel, no `vars`): it
+    /// was dropped while planning, not kept for the whole send.
+    pub data: Option<ReminderData>,
 }
 
 /// A job after its claim.
@@ -361,11 +362,10 @@ async fn send_job(
             subject: report.subject.clone(),
             body: report.body.clone(),
             html: due.html,
-            // Only provider-side templates read them (from the data the job keeps).
-            vars: if channel.uses_vars() {
-                vars_of(&data)
-            } else {
-                BTreeMap::new()
+            // Only provider-side templates read them (from the data the job keeps for them).
+            vars: match &data {
+                Some(data) if channel.uses_vars() => vars_of(data),
+                _ => BTreeMap::new(),
             },
         };
         if due.verify {
@@ -418,7 +418,8 @@ async fn send_job(
                 && !downs[next.channel].load(Ordering::SeqCst)
                 && !engine.stopping.load(Ordering::SeqCst)
         });
-        let Some(next) = next else {
+        // The data is kept whenever there are fallbacks.
+        let (Some(next), Some(data)) = (next, &data) else {
             let (status, retryable) = match e.kind {
                 SendErrorKind::Ambiguous => ("unknown", false),
                 SendErrorKind::Transient | SendErrorKind::ChannelDown => ("failed", true),
@@ -431,7 +432,7 @@ async fn send_job(
         };
         tracing::info!(from = %report.channel, to = %engine.routes[next.channel].name,
             "permanent failure, trying the next channel");
-        let (next_report, html, estimated_cost_micros) = engine.plan_for(&data, &next, report.cycle)?;
+        let (next_report, html, estimated_cost_micros) = engine.plan_for(data, &next, report.cycle)?;
         let hash = crate::render::body_hash(&next_report.body);
         Box::pin(ledger.reroute(
             id,
