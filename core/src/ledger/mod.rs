@@ -3,9 +3,11 @@
 //! before the provider is called, under a unique (debtor, cycle, seq) key.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Database, PgPool, Pool, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -72,6 +74,30 @@ where
 
 /// How long a ledger operation waits for the connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects a pool of up to `connections` and applies the migrations the database lacks.
+async fn open_pool<DB>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    connections: u32,
+    migrator: Migrator,
+    shown: &str,
+) -> Result<Pool<DB>, LedgerError>
+where
+    DB: Database,
+    DB::Connection: Migrate,
+{
+    let pool = PoolOptions::<DB>::new()
+        .max_connections(connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(open_error(shown, "cannot connect"))?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(open_error(shown, "cannot apply migrations"))?;
+    Ok(pool)
+}
 
 /// Rows written by one statement: 19 values each stays far below SQLite's 32 766 parameters.
 const ROWS_PER_STATEMENT: usize = 256;
@@ -158,18 +184,9 @@ impl Ledger {
             .busy_timeout(Duration::from_secs(30))
             .synchronous(SqliteSynchronous::Full)
             .pragma("cache_size", "-16384");
-        let pool = SqlitePoolOptions::new()
-            // SQLite has one writer at a time: one connection avoids busy waits between this
-            // process's own connections (other processes still wait on the busy timeout).
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(open_error(&shown, "cannot connect"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(open_error(&shown, "cannot apply migrations"))?;
+        // SQLite has one writer at a time: one connection avoids busy waits between this
+        // process's own connections (other processes still wait on the busy timeout).
+        let pool = open_pool(options, 1, sqlx::migrate!("migrations/sqlite"), &shown).await?;
         Ok(Self {
             db: Db::Sqlite(pool),
             path: shown,
@@ -181,16 +198,7 @@ impl Ledger {
     pub async fn open_postgres(url: &str) -> Result<Self, LedgerError> {
         let shown = crate::mask::url(url);
         let options = PgConnectOptions::from_str(url).map_err(open_error(&shown, "is not a valid database URL"))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(open_error(&shown, "cannot connect"))?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(open_error(&shown, "cannot apply migrations"))?;
+        let pool = open_pool(options, 4, sqlx::migrate!("migrations/postgres"), &shown).await?;
         Ok(Self {
             db: Db::Postgres(pool),
             path: shown,

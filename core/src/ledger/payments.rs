@@ -37,8 +37,8 @@ impl Ledger {
             for rows in changes.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "INSERT INTO balances (debtor_id, overdue_minor, currency, updated_at) VALUES {} \
-                 ON CONFLICT (debtor_id) DO UPDATE SET overdue_minor = excluded.overdue_minor, \
-                     currency = excluded.currency, updated_at = excluded.updated_at",
+                     ON CONFLICT (debtor_id) DO UPDATE SET overdue_minor = excluded.overdue_minor, \
+                         currency = excluded.currency, updated_at = excluded.updated_at",
                     Placeholders::new(self).rows(rows.len(), 4, "")
                 );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -61,7 +61,7 @@ impl Ledger {
                 }
                 let reminder: Option<i64> = sqlx::query_scalar(
                     "SELECT id FROM reminders WHERE debtor_id = $1 AND status = 'sent' \
-                   AND attempted_at <= $2 AND attempted_at >= $3 ORDER BY attempted_at DESC, id DESC LIMIT 1",
+                       AND attempted_at <= $2 AND attempted_at >= $3 ORDER BY attempted_at DESC, id DESC LIMIT 1",
                 )
                 .bind(&c.debtor_id)
                 .bind(ts(now))
@@ -71,7 +71,7 @@ impl Ledger {
                 .map_err(self.err("cannot attribute a payment"))?;
                 sqlx::query(
                     "INSERT INTO payments (debtor_id, amount_minor, currency, paid_in_full, paid_at, reminder_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&c.debtor_id)
                 .bind(paid)
@@ -118,7 +118,7 @@ impl Ledger {
         ))
         .map_err(self.err("cannot read reminders"))?;
         let sql = "SELECT debtor_id, amount_minor, currency, paid_in_full, paid_at, reminder_id FROM payments \
-             WHERE paid_at >= $1 ORDER BY paid_at, id";
+                   WHERE paid_at >= $1 ORDER BY paid_at, id";
         let payments = on_db!(self, |pool| sqlx::query(sql).bind(since).fetch_all(pool).await.map(
             |rows| rows
                 .into_iter()

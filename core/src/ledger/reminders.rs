@@ -276,7 +276,7 @@ impl Ledger {
         .bind(id)
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()))
+        .map(|_| ()))
         .map_err(self.err("cannot move a reminder to another channel"))?;
         Ok(())
     }
@@ -330,7 +330,7 @@ impl Ledger {
         .bind(i64::from(number))
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()))
+        .map(|_| ()))
         .map_err(self.err("cannot close a cycle"))?;
         Ok(())
     }
